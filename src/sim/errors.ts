@@ -1,0 +1,79 @@
+/**
+ * The three kinds of failure (DESIGN.md §7):
+ * - caller misuse → {@link ValidationTypeError} / {@link ValidationRangeError} (subclasses of the
+ *   built-in TypeError / RangeError, so `instanceof TypeError` holds);
+ * - adversarial or expected outcomes → {@link TerraError} with a literal `code`, also recorded as a
+ *   security event by whoever raises it;
+ * - a broken internal invariant → {@link InvariantError}.
+ */
+
+/** Codes of typed (expected or adversarial) outcomes. */
+export type TerraErrorCode =
+  | 'ISOLATION_VIOLATION'
+  | 'INTEGRITY_VIOLATION'
+  | 'REPLAY_DETECTED'
+  | 'ALIAS_DETECTED'
+  | 'CONTEXT_TAMPER'
+  | 'IAGO_VIOLATION'
+  | 'DOMAIN_TERMINATED'
+  | 'VM_HALTED'
+  | 'INVALID_STATE'
+  | 'NOT_FOUND'
+  | 'ADMISSION_DENIED'
+  | 'OUT_OF_MEMORY'
+  | 'ATTESTATION_ERROR'
+  | 'UNSEAL_ERROR'
+  | 'ROLLBACK_DETECTED'
+  | 'MALFORMED'
+  | 'GUEST_FAULT'
+  | 'IO_ERROR'
+  | 'CORRUPT'
+  | 'BUSY'
+  | 'STALE_HANDLE';
+
+/** A typed, expected failure: adversarial input detected, policy refusal, wrong state. */
+export class TerraError extends Error {
+  override readonly name: string = 'TerraError';
+  constructor(
+    readonly code: TerraErrorCode,
+    message: string,
+    readonly detail: Readonly<Record<string, string | number | boolean>> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Misuse by the caller: a value of the wrong type. */
+export class ValidationTypeError extends TypeError {
+  override readonly name = 'ValidationTypeError';
+  readonly code = 'VALIDATION' as const;
+}
+
+/** Misuse by the caller: a value outside its allowed range. */
+export class ValidationRangeError extends RangeError {
+  override readonly name = 'ValidationRangeError';
+  readonly code = 'VALIDATION' as const;
+}
+
+/** A broken internal invariant: a bug in terracloak, never the caller's fault. */
+export class InvariantError extends Error {
+  override readonly name = 'InvariantError';
+}
+
+/** Thrown by fault injection at a named crash point (threat model C1). */
+export class SimulatedCrash extends Error {
+  override readonly name = 'SimulatedCrash';
+  constructor(readonly point: string) {
+    super(`simulated crash at ${point}`);
+  }
+}
+
+/** Throws an InvariantError when `cond` is false. */
+export function invariant(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new InvariantError(message);
+}
+
+/** True when `e` is a caller-misuse error raised by terracloak's validators. */
+export function isValidationError(e: unknown): e is ValidationTypeError | ValidationRangeError {
+  return e instanceof ValidationTypeError || e instanceof ValidationRangeError;
+}
