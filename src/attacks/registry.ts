@@ -1,0 +1,14 @@
+/**
+ * Every implemented threat scenario. Each area adds its scenarios from its own module with one
+ * spread line below (one line per module to avoid edit conflicts).
+ */
+import type { AttackScenario } from './types.js';
+
+export const ATTACKS: readonly AttackScenario[] = [
+  // area modules add: ...cloakAttacks, ...attestAttacks, ...memAttacks, ...storageAttacks, ...isoAttacks
+];
+
+/** Finds a scenario by id (case-insensitive). */
+export function findAttack(id: string): AttackScenario | undefined {
+  return ATTACKS.find((a) => a.id.toLowerCase() === id.toLowerCase());
+}

@@ -1,0 +1,14 @@
+/**
+ * Every experiment, in listing order. Each area adds its experiments from its own module with one
+ * spread line below (keep one line per module to avoid edit conflicts).
+ */
+import type { Experiment } from './types.js';
+
+export const EXPERIMENTS: readonly Experiment[] = [
+  // area modules add: ...esxExperiments, ...dedeExperiments, ...vicExperiments, ...terraExperiments
+];
+
+/** Finds an experiment by id. */
+export function findExperiment(id: string): Experiment | undefined {
+  return EXPERIMENTS.find((e) => e.id === id);
+}
