@@ -116,8 +116,9 @@ export const nodeProvider: CryptoProvider = Object.freeze({
       c = nc.createCipheriv('chacha20-poly1305', k, n, { authTagLength: 16 });
       c.setAAD(aad, { plaintextLength: pt.length });
     } else {
-      c = nc.createCipheriv(gcmName(s), key, nonce);
-      c.setAAD(aad);
+      const g = nc.createCipheriv(gcmName(s), key, nonce);
+      g.setAAD(aad, { plaintextLength: pt.length });
+      c = g;
     }
     const body = Buffer.concat([c.update(pt), c.final()]);
     const r = new Uint8Array(body.length + 16);
@@ -139,8 +140,9 @@ export const nodeProvider: CryptoProvider = Object.freeze({
         d = nc.createDecipheriv('chacha20-poly1305', k, n, { authTagLength: 16 });
         d.setAAD(aad, { plaintextLength: ct.length });
       } else {
-        d = nc.createDecipheriv(gcmName(s), key, nonce, { authTagLength: 16 });
-        d.setAAD(aad);
+        const g = nc.createDecipheriv(gcmName(s), key, nonce, { authTagLength: 16 });
+        g.setAAD(aad, { plaintextLength: ct.length });
+        d = g;
       }
       d.setAuthTag(tag);
       return out(Buffer.concat([d.update(ct), d.final()]));
