@@ -1,0 +1,347 @@
+/**
+ * User-mode execution: the TVMM runs guest programs (generator functions) in user mode on behalf
+ * of the guest kernel, and returns control to the kernel at traps with the trap frame (DESIGN.md
+ * §4). The kernel never holds a program's {@link Proc}: it cannot act inside a user address space
+ * in user mode, only through the kernel view. Cloaking hooks in here (Overshadow's secure control
+ * transfer: save the thread context, scrub what the kernel sees, restore on resume).
+ */
+import { checkBytes, checkInt, TerraError, type SimContext, type VmId } from '../sim/index.js';
+import { GuestFault, KERNEL_DOMAIN, type DomainId, type MmuContext, type ShadowMmu } from './mmu.js';
+import { NREGS, REG, REGISTERS, type RegisterName } from './vcpu.js';
+import type { Proc, ProgramFn, ThreadId, TrapInfo, TrapRequest } from './guest-interface.js';
+
+/** Hooks the cloaking engine installs on user execution. */
+export interface ExecHooks {
+  /** The cloaking domain of a thread's user context (KERNEL_DOMAIN = uncloaked). */
+  domainOf(vm: VmId, tid: ThreadId): DomainId;
+  /** Wraps the program's Proc (the shim). */
+  wrapProc?(vm: VmId, tid: ThreadId, proc: Proc, user: UserChannel): Proc;
+  /** At a trap out of user mode: may save the real registers and replace what the kernel sees. */
+  onTrap?(vm: VmId, tid: ThreadId, regs: Uint32Array, kind: string): void;
+  /** Before resuming user mode: may restore registers from a protected context. */
+  onResume?(vm: VmId, tid: ThreadId, regs: Uint32Array): void;
+  /** A thread ended. */
+  onExit?(vm: VmId, tid: ThreadId): void;
+  /** Fork: the child inherits protection state from the parent. */
+  onFork?(vm: VmId, parent: ThreadId, child: ThreadId): void;
+}
+
+/** The user-mode channel of one thread (for the shim): hypercalls with this thread's identity. */
+export interface UserChannel {
+  readonly vm: VmId;
+  readonly tid: ThreadId;
+  hypercall(nr: number, args: readonly number[]): number;
+}
+
+/** Identity of a hypercall's caller, derived by the TVMM (never from arguments). */
+export interface Caller {
+  readonly vm: VmId;
+  readonly mode: 'kernel' | 'user';
+  readonly tid?: ThreadId;
+  readonly root?: number;
+  readonly domain: DomainId;
+}
+
+interface Frame {
+  gen: Generator<TrapRequest, number | void, number>;
+  /** For signal frames: the registers to restore when the handler returns. */
+  savedRegs?: Uint32Array;
+}
+
+/** A user thread (TVMM-internal). */
+export interface ThreadRec {
+  readonly tid: ThreadId;
+  readonly vm: VmId;
+  root: number;
+  program: string;
+  argv: readonly string[];
+  env: Readonly<Record<string, string>>;
+  regs: Uint32Array;
+  frames: Frame[];
+  /** Continuation passed with the last syscall (fork child body or a signal handler). */
+  lastCont?: ProgramFn;
+  handlers: Map<number, ProgramFn>;
+  nextHandler: number;
+  pendingSignals: { handlerId: number; signo: number }[];
+  state: 'ready' | 'dead';
+  started: boolean;
+  ctx?: MmuContext;
+  proc?: Proc;
+}
+
+/** Thrown inside a program's generator when the kernel kills it or a violation terminates it. */
+export class ThreadKilled extends Error {
+  override readonly name = 'ThreadKilled';
+}
+
+/** Creates the Proc object a program sees. Internals live in closure scope only. */
+export function makeProc(
+  t: ThreadRec,
+  getCtx: () => MmuContext,
+  sim: SimContext,
+  hypercall: (nr: number, args: readonly number[]) => number,
+): Proc {
+  const argv = Object.freeze([...t.argv]);
+  const env = Object.freeze({ ...t.env });
+  const checkAddr = (a: number): number => {
+    if (typeof a !== 'number' || (a >>> 0) !== a) throw new RangeError(`address must be a 32-bit unsigned integer, got ${String(a)}`);
+    return a;
+  };
+  const proc: Proc & { hypercall(nr: number, args: readonly number[]): number } = {
+    load8: (a) => getCtx().load8(checkAddr(a)),
+    load32: (a) => getCtx().load32(checkAddr(a)),
+    store8: (a, v) => getCtx().store8(checkAddr(a), v),
+    store32: (a, v) => getCtx().store32(checkAddr(a), v),
+    read: (a, len) => getCtx().read(checkAddr(a), checkInt('len', len, 0, 1 << 26)),
+    write: (a, data) => getCtx().write(checkAddr(a), checkBytes('data', data).slice()),
+    *syscall(nr: number, args: readonly number[] = [], cont?: ProgramFn) {
+      checkInt('nr', nr, 0, 0xffff);
+      if (!Array.isArray(args) || args.length > 5) throw new RangeError('syscall takes at most 5 register arguments');
+      for (const a of args) checkInt('syscall argument', a, 0, 0xffffffff);
+      return yield { kind: 'syscall', nr, args: [...args], ...(cont ? { cont } : {}) };
+    },
+    *compute(ns: number) {
+      checkInt('ns', ns, 0);
+      sim.clock.advance(ns);
+      yield { kind: 'preempt' };
+    },
+    hypercall: (nr, args) => hypercall(nr, args),
+    argv,
+    env,
+  };
+  return Object.freeze(proc);
+}
+
+/** Runs user threads for one VM. */
+export class Executor {
+  readonly threads = new Map<number, ThreadRec>();
+  #nextTid = 1;
+  hooks: ExecHooks | undefined;
+
+  constructor(
+    readonly sim: SimContext,
+    readonly mmu: ShadowMmu,
+    readonly vm: VmId,
+    readonly programs: Map<string, ProgramFn>,
+    readonly faultHandlerFor: (root: number, user: boolean) => (gva: number, write: boolean, kind: string) => boolean,
+    readonly userHypercall: (caller: Caller, nr: number, args: readonly number[]) => number,
+  ) {}
+
+  #domain(t: ThreadRec): DomainId {
+    return this.hooks ? this.hooks.domainOf(this.vm, t.tid) : KERNEL_DOMAIN;
+  }
+
+  /** The user-mode MMU context of a thread (domain chosen by the TVMM's hooks). */
+  contextOf(t: ThreadRec): MmuContext {
+    const d = this.#domain(t);
+    if (!t.ctx || t.ctx.dead || t.ctx.root !== t.root || t.ctx.domain !== d) {
+      t.ctx = this.mmu.context(this.vm, t.root as never, d, true);
+      t.ctx.faultHandler = this.faultHandlerFor(t.root, true);
+    }
+    return t.ctx;
+  }
+
+  #makeProc(t: ThreadRec): Proc {
+    const channel: UserChannel = {
+      vm: this.vm,
+      tid: t.tid,
+      hypercall: (nr, args) => this.userHypercall({ vm: this.vm, mode: 'user', tid: t.tid, root: t.root, domain: this.#domain(t) }, nr, args),
+    };
+    const base = makeProc(t, () => this.contextOf(t), this.sim, channel.hypercall);
+    return this.hooks?.wrapProc ? this.hooks.wrapProc(this.vm, t.tid, base, channel) : base;
+  }
+
+  /** Creates a thread. */
+  create(root: number, program: string, argv: readonly string[], env: Readonly<Record<string, string>>, sp = 0, pc = 0): ThreadId {
+    const fn = this.programs.get(program);
+    if (!fn) throw new TerraError('NOT_FOUND', `no program named ${JSON.stringify(program)}`);
+    const t: ThreadRec = {
+      tid: this.#nextTid++,
+      vm: this.vm,
+      root,
+      program,
+      argv,
+      env,
+      regs: new Uint32Array(NREGS),
+      frames: [],
+      handlers: new Map(),
+      nextHandler: 1,
+      pendingSignals: [],
+      state: 'ready',
+      started: false,
+    };
+    t.regs[REG.sp] = sp >>> 0;
+    t.regs[REG.pc] = pc >>> 0;
+    this.threads.set(t.tid, t);
+    t.proc = this.#makeProc(t);
+    t.frames.push({ gen: fn(t.proc) });
+    this.sim.trace.emit('guest', 'thread.create', this.vm, { tid: t.tid, program });
+    return t.tid;
+  }
+
+  /** Fork: the child runs the continuation the parent passed with its fork syscall. */
+  fork(parentTid: ThreadId, childRoot: number): ThreadId {
+    const p = this.get(parentTid);
+    const cont = p.lastCont;
+    if (!cont) throw new TerraError('INVALID_STATE', 'the parent has no fork continuation (fork must be the last syscall)');
+    p.lastCont = undefined;
+    const t: ThreadRec = {
+      tid: this.#nextTid++,
+      vm: this.vm,
+      root: childRoot,
+      program: p.program,
+      argv: p.argv,
+      env: p.env,
+      regs: p.regs.slice(),
+      frames: [],
+      handlers: new Map(p.handlers),
+      nextHandler: p.nextHandler,
+      pendingSignals: [],
+      state: 'ready',
+      started: true,
+    };
+    this.threads.set(t.tid, t);
+    this.hooks?.onFork?.(this.vm, parentTid, t.tid);
+    t.proc = this.#makeProc(t);
+    t.frames.push({ gen: cont(t.proc) });
+    t.regs[REG.r0] = 0;
+    this.sim.trace.emit('guest', 'thread.fork', this.vm, { parent: parentTid, tid: t.tid });
+    return t.tid;
+  }
+
+  /** Exec: replaces the program of a thread. */
+  exec(tid: ThreadId, root: number, program: string, argv: readonly string[], env: Readonly<Record<string, string>>): void {
+    const t = this.get(tid);
+    const fn = this.programs.get(program);
+    if (!fn) throw new TerraError('NOT_FOUND', `no program named ${JSON.stringify(program)}`);
+    for (const f of t.frames) f.gen.return(0);
+    t.root = root;
+    t.program = program;
+    t.argv = argv;
+    t.env = env;
+    t.regs.fill(0);
+    t.handlers.clear();
+    t.pendingSignals = [];
+    t.ctx = undefined;
+    t.started = false;
+    t.proc = this.#makeProc(t);
+    t.frames = [{ gen: fn(t.proc) }];
+  }
+
+  /** The thread record (TerraError NOT_FOUND for an unknown or dead handle). */
+  get(tid: ThreadId): ThreadRec {
+    const t = this.threads.get(tid);
+    if (!t || t.state === 'dead') throw new TerraError('NOT_FOUND', `no such thread ${tid}`);
+    return t;
+  }
+
+  /** Destroys a thread. */
+  destroy(tid: ThreadId): void {
+    const t = this.threads.get(tid);
+    if (!t) throw new TerraError('NOT_FOUND', `no such thread ${tid}`);
+    this.#kill(t);
+    this.threads.delete(tid);
+  }
+
+  #kill(t: ThreadRec): void {
+    if (t.state === 'dead') return;
+    t.state = 'dead';
+    for (const f of t.frames.reverse()) {
+      try {
+        f.gen.return(0);
+      } catch {
+        /* a program's finally block may throw; the thread is gone either way */
+      }
+    }
+    t.frames = [];
+    this.hooks?.onExit?.(this.vm, t.tid);
+  }
+
+  /** Queues a signal handler run for the thread. */
+  signal(tid: ThreadId, handlerId: number, signo: number): void {
+    const t = this.get(tid);
+    if (!t.handlers.has(handlerId)) throw new TerraError('NOT_FOUND', `thread ${tid} has no handler ${handlerId}`);
+    t.pendingSignals.push({ handlerId, signo });
+  }
+
+  /** Registers the continuation of the last syscall as a signal handler; returns its id. */
+  registerHandler(tid: ThreadId): number {
+    const t = this.get(tid);
+    if (!t.lastCont) throw new TerraError('INVALID_STATE', 'no handler continuation with the last syscall');
+    const id = t.nextHandler++;
+    t.handlers.set(id, t.lastCont);
+    t.lastCont = undefined;
+    return id;
+  }
+
+  #trap(t: ThreadRec, kind: TrapInfo['kind'], extra: Partial<TrapInfo> = {}): TrapInfo {
+    this.hooks?.onTrap?.(this.vm, t.tid, t.regs, kind);
+    const regs = Object.freeze(Object.fromEntries(REGISTERS.map((r, i) => [r, t.regs[i]])) as Record<RegisterName, number>);
+    return Object.freeze({ kind, tid: t.tid, regs, ...extra });
+  }
+
+  /** Runs the thread in user mode until it traps. */
+  resume(tid: ThreadId): TrapInfo {
+    const t = this.get(tid);
+    this.hooks?.onResume?.(this.vm, t.tid, t.regs);
+    // Pending signals: push the handler frames (the registers are saved and restored around them).
+    while (t.pendingSignals.length) {
+      const s = t.pendingSignals.shift()!;
+      const h = t.handlers.get(s.handlerId)!;
+      t.frames.push({ gen: h(t.proc!), savedRegs: t.regs.slice() });
+      t.regs[REG.r1] = s.signo;
+      t.started = false;
+    }
+    let input = t.regs[REG.r0];
+    if (!t.started) {
+      t.started = true;
+      input = 0;
+    }
+    for (;;) {
+      const f = t.frames[t.frames.length - 1];
+      if (!f) {
+        this.#kill(t);
+        return this.#trap(t, 'exit', { status: 0 });
+      }
+      let r: IteratorResult<TrapRequest, number | void>;
+      try {
+        r = f.gen.next(input);
+      } catch (e) {
+        if (e instanceof GuestFault) {
+          this.#kill(t);
+          this.sim.trace.emit('guest', 'thread.fault', this.vm, { tid: t.tid, gva: e.gva, kind: e.kind });
+          return this.#trap(t, 'fault', { fault: { gva: e.gva, write: e.write, reason: e.kind } });
+        }
+        if (e instanceof TerraError || e instanceof ThreadKilled) {
+          this.#kill(t);
+          this.sim.trace.emit('guest', 'thread.killed', this.vm, { tid: t.tid, reason: e instanceof TerraError ? e.code : 'killed' });
+          return this.#trap(t, 'killed', { reason: e instanceof TerraError ? e.code : e.message });
+        }
+        throw e;
+      }
+      if (r.done) {
+        t.frames.pop();
+        if (f.savedRegs) {
+          // Return from a signal handler (sigreturn): restore the interrupted registers.
+          t.regs.set(f.savedRegs);
+          input = t.regs[REG.r0];
+          continue;
+        }
+        const status = typeof r.value === 'number' ? r.value >>> 0 : 0;
+        this.#kill(t);
+        this.sim.trace.emit('guest', 'thread.exit', this.vm, { tid: t.tid, status });
+        return this.#trap(t, 'exit', { status });
+      }
+      const req = r.value;
+      if (req && req.kind === 'syscall') {
+        t.regs[REG.r0] = req.nr!;
+        const a = req.args ?? [];
+        for (let i = 0; i < 5; i++) t.regs[REG.r1 + i] = a[i] ?? 0;
+        t.lastCont = req.cont;
+        this.sim.clock.advance(this.sim.costs.syscall);
+        return this.#trap(t, 'syscall');
+      }
+      return this.#trap(t, 'preempt');
+    }
+  }
+}

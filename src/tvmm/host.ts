@@ -1,0 +1,61 @@
+/**
+ * The simulated machine (Terra SOSP'03 §3: the hardware under the TVMM): machine memory, CPUs,
+ * one simulation context (clock, rng, events, costs, trace), and a slot for the hardware root of
+ * trust that attestation fills. `boot()` brings up the TVMM.
+ */
+import { checkInt, checkObject, createSimContext, PAGE_SIZE, TerraError, type CostTable, type SimContext } from '../sim/index.js';
+import { MachineMemory, MemoryManager } from '../memory/index.js';
+import { Tvmm } from './tvmm.js';
+
+/** Options for a Host. */
+export interface HostOptions {
+  /** Seed for every random choice (default 1). */
+  seed?: number;
+  /** Machine memory in MiB (default 1024; at most 262144). */
+  machineMiB?: number;
+  /** Physical CPUs (informational; the scheduler time-slices one at a time). Default 2. */
+  cpus?: number;
+  costs?: Partial<CostTable>;
+  /** Use the platform CSPRNG for keys and nonces instead of the seeded rng. */
+  realRandomness?: boolean;
+  /** How many trace events to retain in memory (the digest covers all). */
+  traceKeep?: number;
+}
+
+/** A simulated machine. */
+export class Host {
+  readonly sim: SimContext;
+  readonly machine: MachineMemory;
+  readonly memory: MemoryManager;
+  readonly cpus: number;
+  #tvmm: Tvmm | undefined;
+  /** The hardware root of trust, installed by the attestation layer (see src/attestation). */
+  rootOfTrust: unknown;
+
+  constructor(opts: HostOptions = {}) {
+    checkObject('options', opts);
+    const mib = opts.machineMiB === undefined ? 1024 : checkInt('machineMiB', opts.machineMiB, 1, 262_144);
+    this.cpus = opts.cpus === undefined ? 2 : checkInt('cpus', opts.cpus, 1, 256);
+    this.sim = createSimContext({
+      ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+      ...(opts.costs ? { costs: opts.costs } : {}),
+      ...(opts.realRandomness === undefined ? {} : { realRandomness: opts.realRandomness }),
+      ...(opts.traceKeep === undefined ? {} : { traceKeep: opts.traceKeep }),
+    });
+    this.machine = new MachineMemory((mib * 1024 * 1024) / PAGE_SIZE);
+    this.memory = new MemoryManager(this.sim, this.machine);
+  }
+
+  /** Boots the TVMM (once). */
+  boot(): Tvmm {
+    if (this.#tvmm) throw new TerraError('INVALID_STATE', 'the TVMM is already booted');
+    this.#tvmm = new Tvmm(this.sim, this.machine, this.memory);
+    return this.#tvmm;
+  }
+
+  /** The booted TVMM. */
+  get tvmm(): Tvmm {
+    if (!this.#tvmm) throw new TerraError('INVALID_STATE', 'the TVMM is not booted');
+    return this.#tvmm;
+  }
+}
