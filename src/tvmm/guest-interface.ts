@@ -148,6 +148,20 @@ export interface GuestPlatform {
   console(line: string): void;
   /** Names of the programs available to exec (the VM's installed program table). */
   programs(): readonly string[];
+  /** Names of the block devices attached to this VM. */
+  disks(): readonly string[];
+  /** A block device: DMA between disk blocks and guest-physical memory (kernel view). */
+  disk(name: string): GuestDisk;
+}
+
+/** A block device as the guest kernel's driver sees it: 4 KiB blocks, DMA to and from guest-physical pages. */
+export interface GuestDisk {
+  readonly name: string;
+  readonly blocks: number;
+  /** Reads `count` blocks at `lba` into guest-physical memory at page-aligned `gpa`. Returns 0 or a negative errno. */
+  read(lba: number, count: number, gpa: number): number;
+  /** Writes `count` blocks at `lba` from guest-physical memory at page-aligned `gpa`. Returns 0 or a negative errno. */
+  write(lba: number, count: number, gpa: number): number;
 }
 
 /** What a guest OS implements. */

@@ -9,3 +9,4 @@ export * from './hypercalls.js';
 export * from './guest-interface.js';
 export { Executor, ThreadKilled, type ExecHooks, type Caller, type UserChannel, type ThreadRec } from './exec.js';
 export { KernelSpace, PhysView } from './facades.js';
+export * from './disk.js';

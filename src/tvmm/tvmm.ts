@@ -18,6 +18,7 @@ import { HCERR, type HypercallHandler } from './hypercalls.js';
 import { nextState, type VmAction } from './lifecycle.js';
 import { Vm, VM_KINDS, type VmInfo, type VmKind } from './vm.js';
 import { REGISTERS, REG, type RegisterName } from './vcpu.js';
+import { BLOCK_SIZE, checkIo, type BlockBackend } from './disk.js';
 import type { GuestOs, GuestPlatform, ProgramFn, ThreadSpec } from './guest-interface.js';
 
 /** What CREATE-VM takes. */
@@ -383,8 +384,66 @@ export class Tvmm {
         tvmm.consoleLines.push({ vm: vm.id, t: sim.clock.now, line });
       },
       programs: () => Object.freeze([...vm.programs.keys()].sort()),
+      disks: () => Object.freeze([...tvmm.#disks.get(vm.id)?.keys() ?? []].sort()),
+      disk(name) {
+        checkString('name', name);
+        const backend = tvmm.#disks.get(vm.id)?.get(name);
+        if (!backend) throw new TerraError('NOT_FOUND', `no disk ${JSON.stringify(name)} on this VM`);
+        const dma = (lba: number, count: number, gpa: number, toDisk: boolean): number => {
+          const io = checkIo(backend.blocks, lba, count);
+          checkInt('gpa', gpa, 0, vm.pages * PAGE_SIZE - 1);
+          if (gpa % PAGE_SIZE !== 0) throw new RangeError('gpa must be page-aligned');
+          if (gpa + io.count * PAGE_SIZE > vm.pages * PAGE_SIZE) throw new RangeError('DMA beyond the VM memory');
+          if (vm.state !== 'running') return -5;
+          sim.clock.advance(sim.costs.diskIo + sim.costs.diskPerByte * io.count * BLOCK_SIZE);
+          sim.trace.emit('io', toDisk ? 'disk.write' : 'disk.read', vm.id, { disk: name, lba: io.lba, count: io.count });
+          try {
+            if (toDisk) backend.write(io.lba, phys.read(gpa, io.count * BLOCK_SIZE));
+            else phys.write(gpa, backend.read(io.lba, io.count));
+            return 0;
+          } catch (e) {
+            if (e instanceof TerraError) {
+              sim.trace.security('disk.io-error', vm.id, { disk: name, code: e.code });
+              return -5;
+            }
+            throw e;
+          }
+        };
+        return Object.freeze({
+          name,
+          blocks: backend.blocks,
+          read: (lba: number, count: number, gpa: number) => dma(lba, count, gpa, false),
+          write: (lba: number, count: number, gpa: number) => dma(lba, count, gpa, true),
+        });
+      },
     };
     return Object.freeze(p);
+  }
+
+  readonly #disks = new Map<number, Map<string, BlockBackend>>();
+
+  /** Attaches a block backend to a VM as disk `name` (ATTACH of a disk device). */
+  attachDisk(vmId: VmId, name: string, backend: BlockBackend): void {
+    const vm = this.#vm(vmId);
+    checkString('name', name, { nonEmpty: true, max: 64 });
+    checkObject('backend', backend);
+    checkInt('backend.blocks', backend.blocks, 1);
+    checkFunction('backend.read', backend.read);
+    checkFunction('backend.write', backend.write);
+    let m = this.#disks.get(vm.id);
+    if (!m) this.#disks.set(vm.id, (m = new Map()));
+    if (m.has(name)) throw new RangeError(`vm ${vmId} already has a disk ${JSON.stringify(name)}`);
+    m.set(name, backend);
+    vm.devices.add(`disk:${name}`);
+    this.sim.trace.emit('mgmt', 'attach-disk', vm.id, { name, blocks: backend.blocks });
+  }
+
+  /** Detaches disk `name` from a VM. */
+  detachDisk(vmId: VmId, name: string): void {
+    const vm = this.#vm(vmId);
+    const m = this.#disks.get(vm.id);
+    if (!m?.delete(checkString('name', name))) throw new TerraError('NOT_FOUND', `no disk ${JSON.stringify(name)} on vm ${vmId}`);
+    vm.devices.delete(`disk:${name}`);
   }
 
   /** Everything guests printed on their consoles. */
