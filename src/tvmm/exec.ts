@@ -67,6 +67,8 @@ export interface ThreadRec {
   started: boolean;
   ctx?: MmuContext;
   proc?: Proc;
+  /** Cached cloaking domain, refreshed at every resume and after every user hypercall. */
+  domain: DomainId;
 }
 
 /** Thrown inside a program's generator when the kernel kills it or a violation terminates it. */
@@ -131,10 +133,17 @@ export class Executor {
     return this.hooks ? this.hooks.domainOf(this.vm, t.tid) : KERNEL_DOMAIN;
   }
 
+  /** Re-reads a thread's cloaking domain from the hooks (at resume and after user hypercalls). */
+  refreshDomain(t: ThreadRec): void {
+    t.domain = this.#domain(t);
+  }
+
   /** The user-mode MMU context of a thread (domain chosen by the TVMM's hooks). */
   contextOf(t: ThreadRec): MmuContext {
-    const d = this.#domain(t);
-    if (!t.ctx || t.ctx.dead || t.ctx.root !== t.root || t.ctx.domain !== d) {
+    const c = t.ctx;
+    if (c !== undefined && !c.dead && c.root === t.root && c.domain === t.domain) return c;
+    const d = t.domain;
+    {
       t.ctx = this.mmu.context(this.vm, t.root as never, d, true);
       t.ctx.faultHandler = this.faultHandlerFor(t.root, true);
     }
@@ -145,7 +154,11 @@ export class Executor {
     const channel: UserChannel = {
       vm: this.vm,
       tid: t.tid,
-      hypercall: (nr, args) => this.userHypercall({ vm: this.vm, mode: 'user', tid: t.tid, root: t.root, domain: this.#domain(t) }, nr, args),
+      hypercall: (nr, args) => {
+        const r = this.userHypercall({ vm: this.vm, mode: 'user', tid: t.tid, root: t.root, domain: this.#domain(t) }, nr, args);
+        this.refreshDomain(t);
+        return r;
+      },
     };
     const base = makeProc(t, () => this.contextOf(t), this.sim, channel.hypercall);
     return this.hooks?.wrapProc ? this.hooks.wrapProc(this.vm, t.tid, base, channel) : base;
@@ -169,6 +182,7 @@ export class Executor {
       pendingSignals: [],
       state: 'ready',
       started: false,
+      domain: KERNEL_DOMAIN,
     };
     t.regs[REG.sp] = sp >>> 0;
     t.regs[REG.pc] = pc >>> 0;
@@ -199,6 +213,7 @@ export class Executor {
       pendingSignals: [],
       state: 'ready',
       started: true,
+      domain: KERNEL_DOMAIN,
     };
     this.threads.set(t.tid, t);
     this.hooks?.onFork?.(this.vm, parentTid, t.tid);
@@ -283,6 +298,7 @@ export class Executor {
   /** Runs the thread in user mode until it traps. */
   resume(tid: ThreadId): TrapInfo {
     const t = this.get(tid);
+    this.refreshDomain(t);
     this.hooks?.onResume?.(this.vm, t.tid, t.regs);
     // Pending signals: push the handler frames (the registers are saved and restored around them).
     while (t.pendingSignals.length) {
