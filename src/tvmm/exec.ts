@@ -95,6 +95,10 @@ export function makeProc(
     store8: (a, v) => getCtx().store8(checkAddr(a), v),
     store32: (a, v) => getCtx().store32(checkAddr(a), v),
     read: (a, len) => getCtx().read(checkAddr(a), checkInt('len', len, 0, 1 << 26)),
+    readInto: (a, out) => {
+      if (!(out instanceof Uint8Array)) checkBytes('out', out);
+      getCtx().read(checkAddr(a), out.length, out);
+    },
     write: (a, data) => getCtx().write(checkAddr(a), checkBytes('data', data).slice()),
     *syscall(nr: number, args: readonly number[] = [], cont?: ProgramFn) {
       checkInt('nr', nr, 0, 0xffff);

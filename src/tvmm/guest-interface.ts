@@ -63,6 +63,8 @@ export interface Proc {
   store8(gva: number, v: number): void;
   store32(gva: number, v: number): void;
   read(gva: number, len: number): Uint8Array;
+  /** Reads `out.length` bytes at `gva` into the program's own buffer (no allocation). */
+  readInto(gva: number, out: Uint8Array): void;
   write(gva: number, data: Uint8Array): void;
   /**
    * Traps into the kernel with a system call: number and up to 5 register arguments. Returns the
