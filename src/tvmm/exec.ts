@@ -89,11 +89,16 @@ export function makeProc(
     if (typeof a !== 'number' || (a >>> 0) !== a) throw new RangeError(`address must be a 32-bit unsigned integer, got ${String(a)}`);
     return a;
   };
+  // The thread's current MMU context is kept valid by the executor (set at every resume and after
+  // every user hypercall), so each access is one property read and the TLB probe.
+  const bad = (a: unknown): never => {
+    throw new RangeError(`address must be a 32-bit unsigned integer, got ${String(a)}`);
+  };
   const proc: Proc & { hypercall(nr: number, args: readonly number[]): number } = {
-    load8: (a) => getCtx().load8(checkAddr(a)),
-    load32: (a) => getCtx().load32(checkAddr(a)),
-    store8: (a, v) => getCtx().store8(checkAddr(a), v),
-    store32: (a, v) => getCtx().store32(checkAddr(a), v),
+    load8: (a) => ((a >>> 0) === a ? (t.ctx ?? getCtx()).load8(a) : bad(a)),
+    load32: (a) => ((a >>> 0) === a ? (t.ctx ?? getCtx()).load32(a) : bad(a)),
+    store8: (a, v) => ((a >>> 0) === a ? (t.ctx ?? getCtx()).store8(a, v) : bad(a)),
+    store32: (a, v) => ((a >>> 0) === a ? (t.ctx ?? getCtx()).store32(a, v) : bad(a)),
     read: (a, len) => getCtx().read(checkAddr(a), checkInt('len', len, 0, 1 << 26)),
     readInto: (a, out) => {
       if (!(out instanceof Uint8Array)) checkBytes('out', out);
@@ -140,18 +145,19 @@ export class Executor {
   /** Re-reads a thread's cloaking domain from the hooks (at resume and after user hypercalls). */
   refreshDomain(t: ThreadRec): void {
     t.domain = this.#domain(t);
+    this.contextOf(t);
   }
 
   /** The user-mode MMU context of a thread (domain chosen by the TVMM's hooks). */
   contextOf(t: ThreadRec): MmuContext {
     const c = t.ctx;
-    if (c !== undefined && !c.dead && c.root === t.root && c.domain === t.domain) return c;
-    const d = t.domain;
-    {
-      t.ctx = this.mmu.context(this.vm, t.root as never, d, true);
-      t.ctx.faultHandler = this.faultHandlerFor(t.root, true);
+    if (c !== undefined && !c.dead && c.root === t.root && c.domain === t.domain) {
+      return c;
     }
-    return t.ctx;
+    const n = this.mmu.context(this.vm, t.root as never, t.domain, true);
+    n.faultHandler = this.faultHandlerFor(t.root, true);
+    t.ctx = n;
+    return n;
   }
 
   #makeProc(t: ThreadRec): Proc {

@@ -81,6 +81,9 @@ export class MmuContext {
   slot = 0;
   /** Set when torn down; every access then faults. */
   dead = false;
+  /** The machine's slab views (a stable array; slabs fill in lazily). */
+  readonly #s8: (Uint8Array | undefined)[];
+  readonly #s32: (Uint32Array | undefined)[];
 
   constructor(
     private readonly mmu: ShadowMmu,
@@ -88,10 +91,33 @@ export class MmuContext {
     readonly root: Gppn,
     readonly domain: DomainId,
     readonly user: boolean,
-  ) {}
+  ) {
+    this.#s8 = mmu.machine.slabs;
+    this.#s32 = mmu.machine.slabs32;
+  }
+
+  /**
+   * A one-entry micro-TLB in front of the direct-mapped TLB (like a CPU's L0 DTLB): the last
+   * translated page for reads and for writes. Reset on every flush or invalidation of this context.
+   */
+  lastR = -1;
+  lastW = -1;
+  lastR32: Uint32Array | undefined;
+  lastW32: Uint32Array | undefined;
+  lastRBase = 0;
+  lastWBase = 0;
+
+  /** Forgets the micro-TLB (called whenever any entry of this context is invalidated). */
+  resetMicro(): void {
+    this.lastR = -1;
+    this.lastW = -1;
+    this.lastR32 = undefined;
+    this.lastW32 = undefined;
+  }
 
   /** Drops every cached translation. */
   flush(): void {
+    this.resetMicro();
     this.tag.fill(-1);
     this.views.fill(undefined);
     this.mmu.stats.flushes++;
@@ -111,10 +137,15 @@ export class MmuContext {
   /** Mediated aligned or unaligned 32-bit little-endian load. */
   load32(gva: number): number {
     const vpn = gva >>> PAGE_SHIFT;
+    if (vpn === this.lastR && (gva & 3) === 0) return this.lastR32![this.lastRBase | ((gva & 4095) >>> 2)];
     const i = vpn & TLB_MASK;
     if ((gva & 3) === 0 && this.tag[i] === vpn) {
       const m = this.tmpn[i];
-      return this.mmu.machine.slabs32[m >>> 12]![((m & 4095) << 10) | ((gva & 4095) >>> 2)];
+      const s = this.#s32[m >>> 12]!;
+      this.lastR = vpn;
+      this.lastR32 = s;
+      this.lastRBase = (m & 4095) << 10;
+      return s[((m & 4095) << 10) | ((gva & 4095) >>> 2)];
     }
     return this.mmu.slowLoad(this, gva, 4);
   }
@@ -122,10 +153,18 @@ export class MmuContext {
   /** Mediated 32-bit little-endian store. */
   store32(gva: number, v: number): void {
     const vpn = gva >>> PAGE_SHIFT;
+    if (vpn === this.lastW && (gva & 3) === 0) {
+      this.lastW32![this.lastWBase | ((gva & 4095) >>> 2)] = v;
+      return;
+    }
     const i = vpn & TLB_MASK;
     if ((gva & 3) === 0 && this.tag[i] === vpn && this.perm[i] & PERM_W) {
       const m = this.tmpn[i];
-      this.mmu.machine.slabs32[m >>> 12]![((m & 4095) << 10) | ((gva & 4095) >>> 2)] = v;
+      const s = this.#s32[m >>> 12]!;
+      this.lastW = vpn;
+      this.lastW32 = s;
+      this.lastWBase = (m & 4095) << 10;
+      s[((m & 4095) << 10) | ((gva & 4095) >>> 2)] = v;
       return;
     }
     this.mmu.slowStore(this, gva, v >>> 0, 4);
@@ -137,7 +176,7 @@ export class MmuContext {
     const i = vpn & TLB_MASK;
     if (this.tag[i] === vpn) {
       const m = this.tmpn[i];
-      return this.mmu.machine.slabs[m >>> 12]![((m & 4095) << 12) | (gva & 4095)];
+      return this.#s8[m >>> 12]![((m & 4095) << 12) | (gva & 4095)];
     }
     return this.mmu.slowLoad(this, gva, 1);
   }
@@ -148,7 +187,7 @@ export class MmuContext {
     const i = vpn & TLB_MASK;
     if (this.tag[i] === vpn && this.perm[i] & PERM_W) {
       const m = this.tmpn[i];
-      this.mmu.machine.slabs[m >>> 12]![((m & 4095) << 12) | (gva & 4095)] = v;
+      this.#s8[m >>> 12]![((m & 4095) << 12) | (gva & 4095)] = v;
       return;
     }
     this.mmu.slowStore(this, gva, v & 0xff, 1);
@@ -295,6 +334,7 @@ export class ShadowMmu {
         c.flush();
         continue;
       }
+      c.resetMicro();
       const tag = c.tag, tg = c.tgppn, tp = c.tpt;
       for (let i = 0; i < TLB_SIZE; i++) {
         if (tag[i] !== -1 && (tg[i] === g || tp[i] === g)) {
