@@ -138,6 +138,12 @@ export interface GuestPlatform {
    * syscall with a continuation) before it continues.
    */
   deliverSignal(tid: ThreadId, handlerId: number, signo: number): void;
+  /**
+   * Registers the continuation the thread passed with its current system call (e.g. `signal`) as a
+   * signal handler and returns its handler id for {@link GuestPlatform.deliverSignal}. Throws
+   * TerraError('INVALID_STATE') when that syscall carried no continuation.
+   */
+  registerSignalHandler(tid: ThreadId): number;
   /** Destroys a thread. */
   destroyThread(tid: ThreadId): void;
   /** Arms the one-shot timer: an interrupt on `vector` after `delayNs`. */

@@ -364,6 +364,7 @@ export class Tvmm {
       },
       getRegister: (tid, reg) => ex.get(checkInt('tid', tid, 1)).regs[REG[checkOneOf('reg', reg, REGISTERS) as RegisterName]],
       deliverSignal: (tid, handlerId, signo) => ex.signal(checkInt('tid', tid, 1), checkInt('handlerId', handlerId, 1), checkInt('signo', signo, 1, 64)),
+      registerSignalHandler: (tid) => ex.registerHandler(checkInt('tid', tid, 1)),
       destroyThread: (tid) => ex.destroy(checkInt('tid', tid, 1)),
       setTimer(delayNs, vector) {
         checkInt('delayNs', delayNs, 1);
