@@ -1,0 +1,259 @@
+/**
+ * The remote verifier (Terra, Garfinkel et al., SOSP'03 §4.1 "remote verification"; RATS RFC 9334
+ * appraisal). Pinned trust anchors only — a root carried inside evidence is never trusted; policy
+ * of allowed measurements per layer; vendor statements for VM hashes (the paper's second chain);
+ * nonce freshness with expiry on the verifier's virtual clock; revocation of keys; strict Ed25519;
+ * fail-closed. Every verification returns a report of each check and its result.
+ */
+import { TerraError, checkBytes, checkObject, type SimContext } from '../sim/index.js';
+import { toHex, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
+import { certSignedBy, parseCert, type CertRole, type ParsedCert } from './x509.js';
+import { COSE_ALG, DBGSTAT, decodeQuote, sigStructure, ueidFor, type DecodedQuote, type QuoteClaims } from './quote.js';
+import { parsePolicy, type Policy } from './policy.js';
+import { attestationError, cborDecode, cborEncode, hex, mapGet, onlyKeys, raise } from './util.js';
+
+/** Names of the checks, in order. */
+export const CHECKS = ['decode', 'chain', 'root', 'key', 'signature', 'claims', 'nonce', 'tcb', 'measurements', 'vm', 'mode'] as const;
+/** A check name. */
+export type CheckName = (typeof CHECKS)[number];
+
+/** One check's outcome: ok true/false, or null when skipped after an earlier failure. */
+export interface CheckResult {
+  readonly name: CheckName;
+  readonly ok: boolean | null;
+  /** Failure code (ATTESTATION_ERROR detail.check), e.g. NONCE_EXPIRED. */
+  readonly code?: string;
+  readonly detail: string;
+}
+
+/** The verification report. */
+export interface VerificationReport {
+  readonly ok: boolean;
+  readonly checks: readonly CheckResult[];
+  readonly failed?: { readonly name: CheckName; readonly code: string; readonly detail: string };
+  readonly claims?: QuoteClaims;
+  /** The X25519 key bound in the quote (use it for the session), when verified. */
+  readonly boundKey?: Uint8Array;
+  /** Signature verifications performed. */
+  readonly signatureVerifications: number;
+}
+
+const ROLE_ORDER: readonly CertRole[] = ['vm', 'tvmm', 'bootloader', 'firmware', 'device'];
+
+/** Signs a vendor statement "hash X is version V of product P" (the paper's second chain): COSE_Sign1 over CBOR. */
+export function signVendorStatement(provider: CryptoProvider, vendorKey: KeyPair, s: { measurement: Uint8Array; product: string; version: string }): Uint8Array {
+  checkBytes('measurement', s.measurement, 32);
+  const prot = cborEncode(new Map<number, unknown>([[1, COSE_ALG[vendorKey.alg]], [4, provider.sha256(vendorKey.publicKey)]]));
+  const payload = cborEncode(new Map<string, unknown>([['measurement', s.measurement.slice()], ['product', s.product], ['version', s.version]]));
+  const sig = provider.sign(vendorKey.alg, vendorKey.secretKey, sigStructure(prot, payload));
+  return cborEncode([prot, new Map(), payload, sig]);
+}
+
+interface NonceState {
+  expires: number;
+  consumed: boolean;
+}
+
+/** The remote verifier. */
+export class Verifier {
+  readonly #anchors: ParsedCert[];
+  readonly #policy: Policy;
+  readonly #nonces = new Map<string, NonceState>();
+  readonly #revoked: Set<string>;
+  readonly #rng;
+  #stats = { verified: 0, refused: 0 };
+
+  /** `anchors`: pinned trust-anchor certificates (DER); `policy`: a validated policy or its JSON. */
+  constructor(readonly ctx: SimContext, readonly provider: CryptoProvider, anchors: readonly Uint8Array[], policy: Policy | string | object) {
+    if (!Array.isArray(anchors) || anchors.length === 0) throw new RangeError('at least one pinned trust anchor is required');
+    this.#anchors = anchors.map((a) => parseCert(a));
+    this.#policy = parsePolicy(policy);
+    this.#revoked = new Set(this.#policy.revokedKeys);
+    this.#rng = ctx.rng.fork('verifier-nonces');
+  }
+
+  /** A fresh 32-byte nonce, valid for policy.nonceTtlSeconds of virtual time (platform CSPRNG when ctx.realRandomness). */
+  issueNonce(): Uint8Array {
+    const n = this.ctx.realRandomness ? globalThis.crypto.getRandomValues(new Uint8Array(32)) : this.#rng.bytes(32);
+    this.#nonces.set(toHex(n), { expires: this.ctx.clock.now + this.#policy.nonceTtlSeconds * 1e9, consumed: false });
+    return n.slice();
+  }
+
+  /** Accepts an externally chosen nonce (e.g. one given on the command line) as issued now. */
+  registerNonce(nonce: Uint8Array): void {
+    const n = checkBytes('nonce', nonce, { min: 8, max: 64 });
+    this.#nonces.set(toHex(n), { expires: this.ctx.clock.now + this.#policy.nonceTtlSeconds * 1e9, consumed: false });
+  }
+
+  /** Verifies a quote against `nonce` and the policy; never throws for bad evidence, returns the report. */
+  verify(quote: Uint8Array, nonce: Uint8Array, opts: { vendorStatements?: readonly Uint8Array[] } = {}): VerificationReport {
+    checkBytes('quote', quote);
+    const expected = checkBytes('nonce', nonce, { min: 8, max: 64 }).slice();
+    checkObject('opts', opts);
+    const statements = (opts.vendorStatements ?? []).map((s, i) => checkBytes(`vendorStatements[${i}]`, s).slice());
+    const checks: CheckResult[] = [];
+    let sigs = 0;
+    const p = this.provider;
+    const pol = this.#policy;
+    let q: DecodedQuote | undefined;
+    let certs: ParsedCert[] = [];
+    const verifySig = (alg: SigAlg, pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean => {
+      sigs++;
+      return p.verify(alg, pk, msg, sig);
+    };
+    const steps: [CheckName, () => [string, string] | null][] = [
+      ['decode', () => {
+        try {
+          q = decodeQuote(quote);
+          certs = q.chain.map((c) => parseCert(c));
+          return null;
+        } catch (e) {
+          if (e instanceof TerraError) return ['MALFORMED', e.message];
+          throw e;
+        }
+      }],
+      ['chain', () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < certs.length; i++) {
+          const c = certs[i];
+          if (!pol.algs.includes(c.alg) || !pol.algs.includes(c.sigAlg)) return ['CHAIN_INVALID', `certificate ${i} uses a disallowed algorithm`];
+          if (c.ext.role !== ROLE_ORDER[i]) return ['CHAIN_INVALID', `certificate ${i} has role ${c.ext.role}, expected ${ROLE_ORDER[i] ?? 'none'}`];
+          if (c.ca !== (i > 0)) return ['CHAIN_INVALID', `certificate ${i} has the wrong CA flag`];
+          const k = hex(p.sha256(c.publicKey));
+          if (seen.has(k)) return ['CHAIN_INVALID', `certificate ${i} repeats a key`];
+          seen.add(k);
+          if (this.#revoked.has(k)) return ['CHAIN_INVALID', `certificate ${i} (${c.ext.role}) carries a revoked key`];
+          if (i + 1 < certs.length) {
+            const parent = certs[i + 1];
+            if (c.issuerCN !== parent.subjectCN) return ['CHAIN_INVALID', `certificate ${i} is not issued by certificate ${i + 1}`];
+            if (!verifySig(parent.alg, parent.publicKey, c.tbs, c.signature) || c.sigAlg !== parent.alg)
+              return ['CHAIN_INVALID', `certificate ${i} signature does not verify under certificate ${i + 1}`];
+          }
+        }
+        return null;
+      }],
+      ['root', () => {
+        const top = certs[certs.length - 1];
+        if (top.ext.role !== 'device') return ['UNTRUSTED_ROOT', `chain ends at a ${top.ext.role} certificate, not a device certificate`];
+        for (const a of this.#anchors) {
+          if (a.subjectCN !== top.issuerCN || top.sigAlg !== a.alg) continue;
+          if (this.#revoked.has(hex(p.sha256(a.publicKey)))) return ['CHAIN_INVALID', 'the trust anchor key is revoked'];
+          if (verifySig(a.alg, a.publicKey, top.tbs, top.signature)) return null;
+        }
+        return ['UNTRUSTED_ROOT', 'the device certificate is not issued by a pinned trust anchor'];
+      }],
+      ['key', () => {
+        const leaf = certs[0];
+        if (q!.alg !== leaf.alg) return ['KEY_MISMATCH', 'quote algorithm differs from the leaf key'];
+        if (!p.equalBytes(q!.kid, p.sha256(leaf.publicKey))) return ['KEY_MISMATCH', 'quote is signed by a key other than the one the VM certificate names'];
+        if (!p.equalBytes(q!.claims.measurements.vm, leaf.ext.measurement)) return ['KEY_MISMATCH', 'quote VM identity differs from the VM certificate'];
+        return null;
+      }],
+      ['signature', () =>
+        verifySig(certs[0].alg, certs[0].publicKey, sigStructure(q!.protectedBytes, q!.payload), q!.signature) ? null : ['BAD_SIGNATURE', 'COSE_Sign1 signature does not verify']],
+      ['claims', () => {
+        const c = q!.claims;
+        const byRole = (r: CertRole) => certs.find((x) => x.ext.role === r)!;
+        for (const r of ['tvmm', 'bootloader', 'firmware'] as const)
+          if (!p.equalBytes(c.measurements[r], byRole(r).ext.measurement)) return ['CLAIMS_MISMATCH', `${r} measurement differs from its certificate`];
+        if (c.tvmmSvn !== byRole('tvmm').ext.svn) return ['CLAIMS_MISMATCH', 'TVMM svn differs from its certificate'];
+        if (c.mode !== certs[0].ext.mode) return ['CLAIMS_MISMATCH', 'mode differs from the VM certificate'];
+        if ((c.dbgstat === DBGSTAT.enabled) !== certs[0].ext.debug) return ['CLAIMS_MISMATCH', 'dbgstat differs from the VM certificate'];
+        if (!p.equalBytes(c.ueid, ueidFor(p, byRole('device').publicKey))) return ['CLAIMS_MISMATCH', 'ueid differs from the device key'];
+        return null;
+      }],
+      ['nonce', () => {
+        if (!p.equalBytes(q!.claims.nonce, expected)) return ['NONCE_MISMATCH', 'quote nonce differs from the session nonce'];
+        const st = this.#nonces.get(toHex(expected));
+        if (!st) return ['NONCE_UNKNOWN', 'the nonce was not issued by this verifier'];
+        if (st.consumed) return ['NONCE_CONSUMED', 'the nonce was already used'];
+        if (this.ctx.clock.now > st.expires) return ['NONCE_EXPIRED', 'the nonce expired'];
+        return null;
+      }],
+      ['tcb', () => (q!.claims.tvmmSvn < pol.minTvmmSvn ? ['TCB_TOO_OLD', `TVMM svn ${q!.claims.tvmmSvn} < minimum ${pol.minTvmmSvn}`] : null)],
+      ['measurements', () => {
+        for (const r of ['firmware', 'bootloader', 'tvmm'] as const)
+          if (!pol.allow[r].includes(hex(q!.claims.measurements[r]))) return ['MEASUREMENT_MISMATCH', `${r} measurement is not in allow.${r}`];
+        return null;
+      }],
+      ['vm', () => {
+        const m = q!.claims.measurements.vm;
+        if (pol.allow.vm.includes(hex(m))) return null;
+        for (const s of statements) if (this.#vendorVouches(s, m, () => sigs++)) return null;
+        return ['MEASUREMENT_MISMATCH', 'VM identity is neither in allow.vm nor vouched for by a pinned vendor'];
+      }],
+      ['mode', () => {
+        if (pol.requireClosedBox && q!.claims.mode !== 'closed') return ['MODE_MISMATCH', 'policy requires a closed-box VM'];
+        if (!pol.allowDebug && q!.claims.dbgstat === DBGSTAT.enabled) return ['DEBUG_NOT_ALLOWED', 'the VM is debuggable'];
+        return null;
+      }],
+    ];
+    let failed: VerificationReport['failed'];
+    for (const [name, run] of steps) {
+      if (failed) {
+        checks.push({ name, ok: null, detail: 'skipped' });
+        continue;
+      }
+      const r = run();
+      if (r) {
+        failed = { name, code: r[0], detail: r[1] };
+        checks.push({ name, ok: false, code: r[0], detail: r[1] });
+      } else checks.push({ name, ok: true, detail: 'passed' });
+    }
+    if (failed) {
+      this.#stats.refused++;
+      this.ctx.trace.security('attest.verify.refused', undefined, { check: failed.code, step: failed.name });
+      return { ok: false, checks, failed, signatureVerifications: sigs };
+    }
+    this.#nonces.get(toHex(expected))!.consumed = true;
+    this.#stats.verified++;
+    const claims = q!.claims;
+    return { ok: true, checks, claims, boundKey: claims.boundKey ? claims.boundKey.slice() : undefined, signatureVerifications: sigs };
+  }
+
+  /** Like {@link verify} but throws TerraError('ATTESTATION_ERROR', detail.check = failure code) on refusal. */
+  verifyOrThrow(quote: Uint8Array, nonce: Uint8Array, opts: { vendorStatements?: readonly Uint8Array[] } = {}): VerificationReport {
+    const r = this.verify(quote, nonce, opts);
+    if (!r.ok) raise(this.ctx, attestationError(r.failed!.code, r.failed!.detail, { step: r.failed!.name }));
+    return r;
+  }
+
+  #vendorVouches(stmt: Uint8Array, measurement: Uint8Array, count: () => void): boolean {
+    try {
+      const arr = cborDecode(stmt, 'vendor statement');
+      if (!Array.isArray(arr) || arr.length !== 4) return false;
+      const [prot, unprot, payload, sig] = arr as unknown[];
+      if (!(prot instanceof Uint8Array) || !(payload instanceof Uint8Array) || !(sig instanceof Uint8Array) || !(unprot instanceof Map) || unprot.size) return false;
+      const ph = cborDecode(prot, 'vendor statement header');
+      if (!(ph instanceof Map)) return false;
+      onlyKeys(ph, [1, 4], 'vendor statement header');
+      const kid = mapGet<Uint8Array>(ph, 4, 'vendor statement header', 'bytes');
+      const body = cborDecode(payload, 'vendor statement payload');
+      if (!(body instanceof Map)) return false;
+      onlyKeys(body, ['measurement', 'product', 'version'], 'vendor statement payload');
+      const m = mapGet<Uint8Array>(body, 'measurement', 'vendor statement payload', 'bytes');
+      if (!this.provider.equalBytes(m, measurement)) return false;
+      for (const v of this.#policy.vendors) {
+        const pk = hexToBytes(v.publicKey);
+        if (!this.provider.equalBytes(kid, this.provider.sha256(pk)) || ph.get(1) !== COSE_ALG[v.alg]) continue;
+        count();
+        if (this.provider.verify(v.alg, pk, sigStructure(prot, payload), sig)) return true;
+      }
+      return false;
+    } catch (e) {
+      if (e instanceof TerraError) return false;
+      throw e;
+    }
+  }
+
+  /** Counters. */
+  stats(): { verified: number; refused: number; outstandingNonces: number } {
+    return { ...this.#stats, outstandingNonces: [...this.#nonces.values()].filter((n) => !n.consumed).length };
+  }
+}
+
+function hexToBytes(h: string): Uint8Array {
+  const r = new Uint8Array(h.length / 2);
+  for (let i = 0; i < r.length; i++) r[i] = parseInt(h.slice(i * 2, i * 2 + 2), 16);
+  return r;
+}

@@ -1,0 +1,421 @@
+/**
+ * X.509 v3 (RFC 5280) DER certificates for Terra's attestation chain (Garfinkel et al., SOSP'03
+ * §4.1: "vendor CA → hardware → firmware → boot loader → TVMM → VM", each link made by ENDORSE).
+ * Built with @peculiar/asn1-x509 and signed with our CryptoProvider (Ed25519, or ECDSA P-256 with
+ * SHA-256). Every certificate carries the certified layer's measurement in a private extension:
+ *
+ *   OID 1.3.6.1.4.1.32473.1.1 (under IANA's documentation enterprise number 32473, RFC 5612),
+ *   non-critical, value DER:
+ *   TerracloakMeasurement ::= SEQUENCE {
+ *     version     INTEGER (1),
+ *     role        UTF8String,   -- "manufacturer" | "device" | "firmware" | "bootloader" | "tvmm" | "vm" | "app"
+ *     measurement OCTET STRING, -- SHA-256 of the certified layer (32 bytes; zeros for manufacturer/device)
+ *     svn         INTEGER,      -- security version of the layer
+ *     mode        UTF8String,   -- "closed" | "open" | "none"
+ *     debug       BOOLEAN,
+ *     appData     OCTET STRING  -- ENDORSE application data (empty otherwise)
+ *   }
+ *
+ * The parser is strict: DER must re-serialise byte for byte, and every failure is
+ * TerraError('MALFORMED').
+ */
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  BasicConstraints,
+  Certificate,
+  Extension,
+  Extensions,
+  KeyUsage,
+  KeyUsageFlags,
+  Name,
+  RelativeDistinguishedName,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  id_ce_basicConstraints,
+  id_ce_keyUsage,
+} from '@peculiar/asn1-x509';
+import { TerraError, checkBytes, checkInt, checkOneOf, checkString } from '../sim/index.js';
+import type { CryptoProvider, KeyPair, SigAlg } from '../crypto/index.js';
+import { sameBytes } from './util.js';
+
+/** OID of the terracloak measurement extension. */
+export const MEASUREMENT_EXT_OID = '1.3.6.1.4.1.32473.1.1';
+const OID_ED25519 = '1.3.101.112';
+const OID_ECDSA_SHA256 = '1.2.840.10045.4.3.2';
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const OID_P256 = '1.2.840.10045.3.1.7';
+const OID_CN = '2.5.4.3';
+const OID_O = '2.5.4.10';
+const P256_PARAMS = new Uint8Array([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+
+/** Roles in the chain, root first. */
+export const CERT_ROLES = ['manufacturer', 'device', 'firmware', 'bootloader', 'tvmm', 'vm', 'app'] as const;
+/** A certificate's role. */
+export type CertRole = (typeof CERT_ROLES)[number];
+/** VM modes recorded in certificates. */
+export type CertMode = 'closed' | 'open' | 'none';
+
+/** The measurement extension's content. */
+export interface MeasurementExt {
+  readonly role: CertRole;
+  readonly measurement: Uint8Array;
+  readonly svn: number;
+  readonly mode: CertMode;
+  readonly debug: boolean;
+  readonly appData: Uint8Array;
+}
+
+/** What to put in a certificate. */
+export interface CertTemplate {
+  readonly subjectCN: string;
+  readonly issuerCN: string;
+  readonly subjectKey: { alg: SigAlg; publicKey: Uint8Array };
+  readonly ext: MeasurementExt;
+  readonly ca: boolean;
+}
+
+/** A parsed certificate (fields copied out of the DER). */
+export interface ParsedCert {
+  readonly der: Uint8Array;
+  readonly tbs: Uint8Array;
+  readonly subjectCN: string;
+  readonly issuerCN: string;
+  readonly alg: SigAlg;
+  readonly publicKey: Uint8Array;
+  readonly sigAlg: SigAlg;
+  readonly signature: Uint8Array;
+  readonly ca: boolean;
+  readonly ext: MeasurementExt;
+}
+
+// ---------------------------------------------------------------- minimal DER
+function derLen(n: number): number[] {
+  if (n < 0x80) return [n];
+  const b: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) b.unshift(v & 0xff);
+  return [0x80 | b.length, ...b];
+}
+function tlv(tag: number, body: Uint8Array): Uint8Array {
+  const h = [tag, ...derLen(body.length)];
+  const r = new Uint8Array(h.length + body.length);
+  r.set(h);
+  r.set(body, h.length);
+  return r;
+}
+function derInt(n: number): Uint8Array {
+  const b: number[] = [];
+  let v = n;
+  do {
+    b.unshift(v & 0xff);
+    v = Math.floor(v / 256);
+  } while (v > 0);
+  if (b[0] & 0x80) b.unshift(0);
+  return tlv(0x02, Uint8Array.from(b));
+}
+function derUintBytes(x: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < x.length - 1 && x[i] === 0) i++;
+  const v = x.subarray(i);
+  const body = v[0] & 0x80 ? concat([new Uint8Array([0]), v]) : v;
+  return tlv(0x02, body);
+}
+function concat(parts: Uint8Array[]): Uint8Array {
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const r = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    r.set(p, o);
+    o += p.length;
+  }
+  return r;
+}
+
+interface Tlv {
+  tag: number;
+  body: Uint8Array;
+  all: Uint8Array;
+  end: number;
+}
+/** Reads one DER TLV at `off` (definite, minimal lengths only). */
+function readTlv(b: Uint8Array, off: number, what: string): Tlv {
+  const bad = (m: string): never => {
+    throw new TerraError('MALFORMED', `${what}: ${m}`, { what });
+  };
+  if (off + 2 > b.length) bad('truncated');
+  const tag = b[off];
+  let len = b[off + 1];
+  let p = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3) bad('unsupported length');
+    if (p + n > b.length) bad('truncated length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[p + i];
+    if (b[p] === 0 || len < 0x80) bad('non-minimal length');
+    p += n;
+  }
+  if (p + len > b.length) bad('truncated value');
+  return { tag, body: b.subarray(p, p + len), all: b.subarray(off, p + len), end: p + len };
+}
+function readSeq(b: Uint8Array, what: string): Tlv[] {
+  const items: Tlv[] = [];
+  for (let o = 0; o < b.length; ) {
+    const t = readTlv(b, o, what);
+    items.push(t);
+    o = t.end;
+  }
+  return items;
+}
+
+function encodeExt(e: MeasurementExt): Uint8Array {
+  const enc = new TextEncoder();
+  return tlv(
+    0x30,
+    concat([
+      derInt(1),
+      tlv(0x0c, enc.encode(e.role)),
+      tlv(0x04, e.measurement),
+      derInt(e.svn),
+      tlv(0x0c, enc.encode(e.mode)),
+      tlv(0x01, new Uint8Array([e.debug ? 0xff : 0])),
+      tlv(0x04, e.appData),
+    ]),
+  );
+}
+
+function decodeExt(b: Uint8Array): MeasurementExt {
+  const W = 'certificate measurement extension';
+  const bad = (m: string): never => {
+    throw new TerraError('MALFORMED', `${W}: ${m}`, { what: W });
+  };
+  const outer = readTlv(b, 0, W);
+  if (outer.tag !== 0x30 || outer.end !== b.length) bad('not one SEQUENCE');
+  const f = readSeq(outer.body, W);
+  if (f.length !== 7) bad('wrong field count');
+  const tags = [0x02, 0x0c, 0x04, 0x02, 0x0c, 0x01, 0x04];
+  f.forEach((t, i) => t.tag !== tags[i] && bad(`field ${i} has tag ${t.tag}`));
+  const int = (t: Tlv): number => {
+    if (t.body.length < 1 || t.body.length > 4 || t.body[0] & 0x80 || (t.body.length > 1 && t.body[0] === 0 && !(t.body[1] & 0x80))) bad('bad INTEGER');
+    let v = 0;
+    for (const x of t.body) v = v * 256 + x;
+    return v;
+  };
+  if (int(f[0]) !== 1) bad('unsupported version');
+  let role: string, mode: string;
+  try {
+    role = new TextDecoder('utf-8', { fatal: true }).decode(f[1].body);
+    mode = new TextDecoder('utf-8', { fatal: true }).decode(f[4].body);
+  } catch {
+    return bad('bad UTF8String');
+  }
+  if (!(CERT_ROLES as readonly string[]).includes(role)) bad(`unknown role ${JSON.stringify(role)}`);
+  if (!['closed', 'open', 'none'].includes(mode)) bad('unknown mode');
+  if (f[2].body.length !== 32) bad('measurement must be 32 bytes');
+  if (f[5].body.length !== 1 || (f[5].body[0] !== 0 && f[5].body[0] !== 0xff)) bad('bad BOOLEAN');
+  return { role: role as CertRole, measurement: f[2].body.slice(), svn: int(f[3]), mode: mode as CertMode, debug: f[5].body[0] === 0xff, appData: f[6].body.slice() };
+}
+
+function name(cn: string): Name {
+  return new Name([
+    new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID_O, value: new AttributeValue({ utf8String: 'terracloak' }) })]),
+    new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID_CN, value: new AttributeValue({ utf8String: cn }) })]),
+  ]);
+}
+
+function cnOf(n: Name, what: string): string {
+  let cn: string | undefined;
+  for (const rdn of n) for (const atv of rdn) if (atv.type === OID_CN) cn = atv.value.utf8String ?? atv.value.printableString;
+  if (cn === undefined) throw new TerraError('MALFORMED', `${what}: name without a UTF8 common name`, { what });
+  return cn;
+}
+
+function spki(alg: SigAlg, pk: Uint8Array): SubjectPublicKeyInfo {
+  return alg === 'ed25519'
+    ? new SubjectPublicKeyInfo({ algorithm: new AlgorithmIdentifier({ algorithm: OID_ED25519 }), subjectPublicKey: pk.slice().buffer })
+    : new SubjectPublicKeyInfo({
+        algorithm: new AlgorithmIdentifier({ algorithm: OID_EC_PUBLIC_KEY, parameters: P256_PARAMS.slice().buffer }),
+        subjectPublicKey: pk.slice().buffer,
+      });
+}
+
+function sigAlgId(alg: SigAlg): AlgorithmIdentifier {
+  return new AlgorithmIdentifier({ algorithm: alg === 'ed25519' ? OID_ED25519 : OID_ECDSA_SHA256 });
+}
+
+/** r‖s (64 bytes) → DER Ecdsa-Sig-Value. */
+export function p1363ToDer(sig: Uint8Array): Uint8Array {
+  checkBytes('sig', sig, 64);
+  return tlv(0x30, concat([derUintBytes(sig.subarray(0, 32)), derUintBytes(sig.subarray(32))]));
+}
+
+/** DER Ecdsa-Sig-Value → r‖s (64 bytes); MALFORMED when not strict DER. */
+export function derToP1363(der: Uint8Array): Uint8Array {
+  const W = 'ECDSA signature';
+  const s = readTlv(der, 0, W);
+  if (s.tag !== 0x30 || s.end !== der.length) throw new TerraError('MALFORMED', `${W}: not a SEQUENCE`, { what: W });
+  const f = readSeq(s.body, W);
+  if (f.length !== 2 || f.some((t) => t.tag !== 0x02 || t.body.length === 0 || t.body.length > 33))
+    throw new TerraError('MALFORMED', `${W}: bad integers`, { what: W });
+  const r = new Uint8Array(64);
+  f.forEach((t, i) => {
+    let v = t.body;
+    if (v[0] & 0x80) throw new TerraError('MALFORMED', `${W}: negative integer`, { what: W });
+    if (v.length > 1 && v[0] === 0) {
+      if (!(v[1] & 0x80)) throw new TerraError('MALFORMED', `${W}: non-minimal integer`, { what: W });
+      v = v.subarray(1);
+    }
+    if (v.length > 32) throw new TerraError('MALFORMED', `${W}: integer too large`, { what: W });
+    r.set(v, i * 32 + 32 - v.length);
+  });
+  return r;
+}
+
+/** Issues a certificate for `t`, signed by `issuer`. Returns DER. */
+export function issueCert(provider: CryptoProvider, issuer: KeyPair, t: CertTemplate): Uint8Array {
+  checkString('subjectCN', t.subjectCN, { nonEmpty: true, max: 64 });
+  checkString('issuerCN', t.issuerCN, { nonEmpty: true, max: 64 });
+  checkOneOf('subjectKey.alg', t.subjectKey.alg, ['ed25519', 'p256']);
+  checkBytes('subjectKey.publicKey', t.subjectKey.publicKey, t.subjectKey.alg === 'ed25519' ? 32 : 33);
+  checkOneOf('ext.role', t.ext.role, CERT_ROLES);
+  checkBytes('ext.measurement', t.ext.measurement, 32);
+  checkInt('ext.svn', t.ext.svn, 0, 0x7fffffff);
+  checkBytes('ext.appData', t.ext.appData, { max: 1024 });
+  const serial = provider.sha256(concat([t.subjectKey.publicKey, new TextEncoder().encode(t.subjectCN + '|' + t.issuerCN)])).slice(0, 16);
+  serial[0] = (serial[0] & 0x7f) | 0x01;
+  const exts = new Extensions([
+    new Extension({ extnID: id_ce_basicConstraints, critical: true, extnValue: new OctetString(AsnConvert.serialize(new BasicConstraints({ cA: t.ca }))) }),
+    new Extension({
+      extnID: id_ce_keyUsage,
+      critical: true,
+      extnValue: new OctetString(AsnConvert.serialize(new KeyUsage(t.ca ? KeyUsageFlags.keyCertSign | KeyUsageFlags.digitalSignature : KeyUsageFlags.digitalSignature))),
+    }),
+    new Extension({ extnID: MEASUREMENT_EXT_OID, critical: false, extnValue: new OctetString(encodeExt(t.ext).slice().buffer) }),
+  ]);
+  const tbs = new TBSCertificate({
+    version: 2,
+    serialNumber: serial.slice().buffer,
+    signature: sigAlgId(issuer.alg),
+    issuer: name(t.issuerCN),
+    validity: new Validity({ notBefore: new Date(Date.UTC(2020, 0, 1)), notAfter: new Date(Date.UTC(2049, 11, 31, 23, 59, 59)) }),
+    subject: name(t.subjectCN),
+    subjectPublicKeyInfo: spki(t.subjectKey.alg, t.subjectKey.publicKey),
+    extensions: exts,
+  });
+  const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
+  const raw = provider.sign(issuer.alg, issuer.secretKey, tbsDer);
+  const sig = issuer.alg === 'ed25519' ? raw : p1363ToDer(raw);
+  const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: sigAlgId(issuer.alg), signatureValue: sig.slice().buffer });
+  return new Uint8Array(AsnConvert.serialize(cert));
+}
+
+/** Parses a DER certificate strictly; TerraError('MALFORMED') on anything unexpected. */
+export function parseCert(derIn: Uint8Array): ParsedCert {
+  const der = checkBytes('der', derIn, { max: 16384 }).slice();
+  const W = 'certificate';
+  const bad = (m: string): never => {
+    throw new TerraError('MALFORMED', `${W}: ${m}`, { what: W });
+  };
+  const outer = readTlv(der, 0, W);
+  if (outer.tag !== 0x30 || outer.end !== der.length) bad('not one SEQUENCE');
+  const parts = readSeq(outer.body, W);
+  if (parts.length !== 3 || parts[0].tag !== 0x30) bad('bad structure');
+  const tbs = parts[0].all.slice();
+  let c: Certificate;
+  try {
+    c = AsnConvert.parse(der, Certificate);
+  } catch (e) {
+    return bad(`ASN.1 parse failed (${(e as Error).message})`);
+  }
+  let re: Uint8Array;
+  try {
+    re = new Uint8Array(AsnConvert.serialize(c));
+  } catch {
+    return bad('cannot re-serialise');
+  }
+  if (!sameBytes(re, der)) bad('not DER (re-serialisation differs)');
+  const t = c.tbsCertificate;
+  if (t.version !== 2) bad('not X.509 v3');
+  const sa = c.signatureAlgorithm.algorithm;
+  if (sa !== t.signature.algorithm) bad('signature algorithm mismatch');
+  const sigAlg: SigAlg = sa === OID_ED25519 ? 'ed25519' : sa === OID_ECDSA_SHA256 ? 'p256' : bad(`unsupported signature algorithm ${sa}`);
+  if (c.signatureAlgorithm.parameters !== undefined && c.signatureAlgorithm.parameters !== null) bad('unexpected signature parameters');
+  const ka = t.subjectPublicKeyInfo.algorithm;
+  const pk = new Uint8Array(t.subjectPublicKeyInfo.subjectPublicKey);
+  let alg: SigAlg;
+  if (ka.algorithm === OID_ED25519 && (ka.parameters === undefined || ka.parameters === null) && pk.length === 32) alg = 'ed25519';
+  else if (ka.algorithm === OID_EC_PUBLIC_KEY && ka.parameters && sameBytes(new Uint8Array(ka.parameters), P256_PARAMS) && pk.length === 33) alg = 'p256';
+  else return bad('unsupported subject public key');
+  let ext: MeasurementExt | undefined;
+  let ca: boolean | undefined;
+  const seen = new Set<string>();
+  for (const e of t.extensions ?? []) {
+    if (seen.has(e.extnID)) bad(`duplicate extension ${e.extnID}`);
+    seen.add(e.extnID);
+    const v = new Uint8Array(e.extnValue.buffer);
+    if (e.extnID === MEASUREMENT_EXT_OID) ext = decodeExt(v);
+    else if (e.extnID === id_ce_basicConstraints) {
+      try {
+        ca = AsnConvert.parse(v, BasicConstraints).cA;
+      } catch {
+        bad('bad basicConstraints');
+      }
+    } else if (e.extnID === id_ce_keyUsage) continue;
+    else if (e.critical) bad(`unknown critical extension ${e.extnID}`);
+  }
+  if (!ext) return bad('missing measurement extension');
+  if (ca === undefined) return bad('missing basicConstraints');
+  const sigBytes = new Uint8Array(c.signatureValue);
+  const signature = sigAlg === 'ed25519' ? (sigBytes.length === 64 ? sigBytes.slice() : bad('bad Ed25519 signature length')) : derToP1363(sigBytes);
+  return {
+    der,
+    tbs,
+    subjectCN: cnOf(t.subject, W),
+    issuerCN: cnOf(t.issuer, W),
+    alg,
+    publicKey: pk.slice(),
+    sigAlg,
+    signature,
+    ca,
+    ext,
+  };
+}
+
+/** True when `child` carries a valid signature by `issuerKey` (strict verification). */
+export function certSignedBy(provider: CryptoProvider, child: ParsedCert, issuer: { alg: SigAlg; publicKey: Uint8Array }): boolean {
+  if (child.sigAlg !== issuer.alg) return false;
+  return provider.verify(issuer.alg, issuer.publicKey, child.tbs, child.signature);
+}
+
+/** PEM armour of DER certificates (in order). */
+export function toPem(ders: readonly Uint8Array[]): string {
+  return ders
+    .map((d) => {
+      let bin = '';
+      for (const x of d) bin += String.fromCharCode(x);
+      const b64 = btoa(bin);
+      return `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+    })
+    .join('');
+}
+
+/** DER certificates from PEM text (in order); MALFORMED on bad armour. */
+export function fromPem(pem: string): Uint8Array[] {
+  checkString('pem', pem, { max: 1 << 20 });
+  const out: Uint8Array[] = [];
+  const re = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*?)-----END CERTIFICATE-----/g;
+  for (let m = re.exec(pem); m; m = re.exec(pem)) out.push(base64ToBytes(m[1].replace(/\s+/g, '')));
+  if (out.length === 0) throw new TerraError('MALFORMED', 'pem: no CERTIFICATE block', { what: 'pem' });
+  return out;
+}
+
+function base64ToBytes(s: string): Uint8Array {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new TerraError('MALFORMED', 'pem: bad base64', { what: 'pem' });
+  const bin = atob(s);
+  const r = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) r[i] = bin.charCodeAt(i);
+  return r;
+}
