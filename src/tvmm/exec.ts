@@ -30,6 +30,10 @@ export interface ExecHooks {
 export interface UserChannel {
   readonly vm: VmId;
   readonly tid: ThreadId;
+  /** The program the thread runs (the loader decides whether to cloak it). */
+  readonly program: string;
+  /** The thread's live register file while it runs in user mode (the shim's CPU state). */
+  readonly regs: Uint32Array;
   hypercall(nr: number, args: readonly number[]): number;
 }
 
@@ -164,6 +168,8 @@ export class Executor {
     const channel: UserChannel = {
       vm: this.vm,
       tid: t.tid,
+      program: t.program,
+      regs: t.regs,
       hypercall: (nr, args) => {
         const r = this.userHypercall({ vm: this.vm, mode: 'user', tid: t.tid, root: t.root, domain: this.#domain(t) }, nr, args);
         this.refreshDomain(t);
