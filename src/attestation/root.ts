@@ -63,6 +63,7 @@ export class Manufacturer {
 interface Slot {
   seq: number;
   value: number;
+  tag: string;
   check: number;
 }
 
@@ -76,9 +77,9 @@ export class NvStore {
   readonly #slots = new Map<string, [Slot | null, Slot | null]>();
   #writes = 0;
   constructor(private readonly faults: FaultInjector) {}
-  static #check(name: string, seq: number, value: number): number {
+  static #check(name: string, seq: number, value: number, tag: string): number {
     let h = 2166136261;
-    for (const c of `${name}|${seq}|${value}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+    for (const c of `${name}|${seq}|${value}|${tag}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
     return h;
   }
   /** Current value of counter `name` (0 when never written). */
@@ -87,16 +88,22 @@ export class NvStore {
     const s = this.#valid(name);
     return s ? s.value : 0;
   }
+  /** The 32-byte tag stored with the counter's current value (hex; '' when none). */
+  readTag(name: string): string {
+    checkString('name', name, { nonEmpty: true, max: 512 });
+    return this.#valid(name)?.tag ?? '';
+  }
   #valid(name: string): Slot | null {
     const pair = this.#slots.get(name);
     if (!pair) return null;
     let best: Slot | null = null;
-    for (const s of pair) if (s && s.check === NvStore.#check(name, s.seq, s.value) && (!best || s.seq > best.seq)) best = s;
+    for (const s of pair) if (s && s.check === NvStore.#check(name, s.seq, s.value, s.tag) && (!best || s.seq > best.seq)) best = s;
     return best;
   }
-  /** Increments counter `name` by one, crash-atomically; returns the new value. */
-  increment(name: string): number {
+  /** Increments counter `name` by one, crash-atomically, storing `tag` (e.g. a digest) with the new value; returns the new value. */
+  increment(name: string, tag: Uint8Array = new Uint8Array(0)): number {
     checkString('name', name, { nonEmpty: true, max: 512 });
+    const t = hex(checkBytes('tag', tag, { max: 64 }));
     const cur = this.#valid(name);
     const seq = (cur?.seq ?? 0) + 1;
     const value = (cur?.value ?? 0) + 1;
@@ -104,10 +111,10 @@ export class NvStore {
     const idx = pair[0] === cur ? 1 : 0;
     this.faults.hit('nv.beforeWrite');
     // A torn write: the slot gets the new sequence but a checksum that cannot match.
-    pair[idx] = { seq, value, check: 0xdeadbeef ^ NvStore.#check(name, seq, value) };
+    pair[idx] = { seq, value, tag: t, check: 0xdeadbeef ^ NvStore.#check(name, seq, value, t) };
     this.#slots.set(name, pair);
     this.faults.hit('nv.tornWrite');
-    pair[idx] = { seq, value, check: NvStore.#check(name, seq, value) };
+    pair[idx] = { seq, value, tag: t, check: NvStore.#check(name, seq, value, t) };
     this.#writes++;
     this.faults.hit('nv.afterWrite');
     return value;

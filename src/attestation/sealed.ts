@@ -15,8 +15,10 @@
  * [seal.beforePersist]; persist it in slot (c+1) mod 2 of the host blob store, leaving slot c mod 2
  * (the committed blob) intact [seal.afterPersist]; increment the NV counter (crash-atomic two-slot
  * write: nv.beforeWrite, nv.tornWrite, nv.afterWrite) [seal.afterIncrement]; drop the old slot
- * [seal.afterAck]. A blob unseals only when its sequence equals the counter: older → ROLLBACK_DETECTED,
- * newer (never committed) → UNSEAL_ERROR. After a crash at any point exactly one of old/new unseals.
+ * [seal.afterAck]. The NV write stores SHA-256 of the committed blob with the counter. A blob unseals
+ * only when its sequence equals the counter and its digest equals the stored one: older →
+ * ROLLBACK_DETECTED; never committed (including a blob orphaned by a crash that reuses a later
+ * sequence number) → UNSEAL_ERROR. After a crash at any point exactly one of old/new unseals.
  */
 import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u64be, type CryptoProvider } from '../crypto/index.js';
@@ -168,7 +170,7 @@ export class SealedStorage {
     f.hit('seal.beforePersist');
     this.store.put(this.#slot(label, binding, c + 1), blob);
     f.hit('seal.afterPersist');
-    this.rot.nv.increment(name);
+    this.rot.nv.increment(name, this.provider.sha256(blob));
     f.hit('seal.afterIncrement');
     this.store.delete(this.#slot(label, binding, c));
     f.hit('seal.afterAck');
@@ -218,9 +220,9 @@ export class SealedStorage {
       this.#stats.refused++;
       fail(this.ctx, 'ROLLBACK_DETECTED', `sealed blob sequence ${h.sequence} is older than the counter ${c}`, { label: h.label, sequence: h.sequence, counter: c }, vm);
     }
-    if (h.sequence > c) {
+    if (h.sequence > c || hex(this.provider.sha256(b)) !== this.rot.nv.readTag(name)) {
       this.#stats.refused++;
-      fail(this.ctx, 'UNSEAL_ERROR', `sealed blob sequence ${h.sequence} was never committed (counter ${c})`, { label: h.label, reason: 'uncommitted' }, vm);
+      fail(this.ctx, 'UNSEAL_ERROR', `sealed blob (sequence ${h.sequence}) is not the committed one (counter ${c})`, { label: h.label, reason: 'uncommitted' }, vm);
     }
     this.#stats.unseals++;
     return { label: h.label, data: pt };
