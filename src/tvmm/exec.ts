@@ -306,6 +306,7 @@ export class Executor {
   }
 
   #trap(t: ThreadRec, kind: TrapInfo['kind'], extra: Partial<TrapInfo> = {}): TrapInfo {
+    this.sim.trace.emit('vcpu', 'trap', this.vm, kind === 'syscall' ? { tid: t.tid, kind, nr: t.regs[REG.r0] } : { tid: t.tid, kind });
     this.hooks?.onTrap?.(this.vm, t.tid, t.regs, kind);
     const regs = Object.freeze(Object.fromEntries(REGISTERS.map((r, i) => [r, t.regs[i]])) as Record<RegisterName, number>);
     return Object.freeze({ kind, tid: t.tid, regs, ...extra });
