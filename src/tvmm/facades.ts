@@ -8,7 +8,7 @@ import { KERNEL_DOMAIN, type MmuContext, type ShadowMmu } from './mmu.js';
 import type { GuestMemory, PhysMemory } from './guest-interface.js';
 
 function addr(name: string, a: unknown): number {
-  if (typeof a !== 'number' || (a >>> 0) !== a) checkInt(name, a, 0, 0xffffffff);
+  if (typeof a !== 'number' || (a >>> 0) !== a || Object.is(a, -0)) checkInt(name, a, 0, 0xffffffff);
   return a as number;
 }
 
