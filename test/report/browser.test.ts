@@ -38,7 +38,7 @@ describe.skipIf(skipBrowser)('the report in headless Chromium', () => {
 
     const charts = await page.$$eval('svg[data-chart]', (svgs) =>
       svgs.map((svg) => {
-        const marks = [...svg.querySelectorAll('.mark')].map((m) => (m as SVGGraphicsElement).getBoundingClientRect());
+        const marks = Array.from(svg.querySelectorAll('.mark')).map((m) => (m as SVGGraphicsElement).getBoundingClientRect());
         const box = svg.getBoundingClientRect();
         return {
           id: svg.getAttribute('data-chart'),
