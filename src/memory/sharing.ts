@@ -1,0 +1,384 @@
+/**
+ * Content-based page sharing after VMware ESX (Waldspurger, OSDI'02 §4): random scanning with
+ * per-VM and system-wide rate limits, a 64-bit content hash ({@link hashPage}), one global hash
+ * table of *shared* frames and *hint* frames, a full byte compare before every merge, copy-on-write
+ * on write (MemoryManager.breakCow), the zero page as an ordinary shared frame, stats in Linux KSM's
+ * vocabulary (pages_shared, pages_sharing, pages_unshared, full_scans, cow_breaks, false_matches).
+ *
+ * The table holds no object per frame: per-MPN typed side tables record each entry's kind (hint or
+ * shared), its 64-bit hash, its sharing salt and (for hints) the back-reference VM + GPPN; one
+ * `Map<key, mpn>` indexes them by hash. Stale entries (frame freed, remapped or rewritten) are
+ * detected on lookup and dropped — ESX keeps no backmap either.
+ *
+ * **Sharing domains (salting, as ESX since 2015):** every VM has a salt; inter-VM sharing happens
+ * only between VMs configured into the same named domain. By default each VM is its own domain,
+ * so sharing is intra-VM only. The salt seeds the hash and is checked again before a merge.
+ *
+ * **What is eligible** (everything else is never hashed, indexed or merged):
+ * - the VM has sharing enabled (default on) and the GPPN is PRESENT and private (not SHARED);
+ * - the page is not CLOAKED, PINNED, TRACED (a guest page table), SWAPPED or BALLOONED;
+ * - the frame is USED, owned by that VM, and its FrameFlag has neither CLOAKED nor PINNED.
+ * So cloaked plaintext (and cloaked ciphertext) never enters sharing (threat MEM-01, property P6).
+ *
+ * **Noninterference:** the scanner never advances the virtual clock; its CPU cost is accumulated in
+ * `scanCpuNs`. Candidate selection depends only on the seeded rng and page counts, never on
+ * contents, so ineligible pages cost the same as eligible ones.
+ */
+import { InvariantError, NO_MPN, type Gppn, type Mpn, type SeededRng, type VmId } from '../sim/index.js';
+import { checkBool, checkInt, checkObject, checkString, checkFunction } from '../sim/index.js';
+import { FrameFlag, OWNER_NONE, SLAB_SHIFT, MachineMemory } from './machine.js';
+import type { MemoryManager } from './manager.js';
+import { PageState } from './pmap.js';
+import { hashPage, pagesEqual, type Hash64, type PageHasher } from './hash.js';
+
+const KIND_NONE = 0;
+const KIND_HINT = 1;
+const KIND_SHARED = 2;
+const INELIGIBLE_STATE = PageState.CLOAKED | PageState.PINNED | PageState.TRACED | PageState.SWAPPED | PageState.BALLOONED | PageState.SHARED;
+const INELIGIBLE_FRAME = FrameFlag.CLOAKED | FrameFlag.PINNED | FrameFlag.SHARED;
+
+/** Named crash points of a merge (threat FLT-02, model C1). */
+export const MERGE_CRASH_POINTS = ['merge.afterFirst', 'merge.afterFree'] as const;
+
+/** Options of {@link PageSharing}. */
+export interface SharingOptions {
+  /** Max pages scanned per VM per {@link PageSharing.scan} call (ESX per-VM rate cap). Default 4096. */
+  perVmPagesPerScan?: number;
+  /** Max pages scanned system-wide per scan call (ESX system-wide cap). Default 16384. */
+  systemPagesPerScan?: number;
+  /** Hash function (tests inject weak ones, threat MEM-04). Default {@link hashPage}. */
+  hasher?: PageHasher;
+  /** Virtual ns charged to `scanCpuNs` per page hashed. Default: the cost table's `sharingHash`. */
+  hashCostNs?: number;
+}
+
+/** Outcome of one candidate page. */
+export type ShareOutcome = 'ineligible' | 'hint' | 'merged' | 'false-match' | 'stale-hint';
+
+/** System-wide sharing counters (KSM vocabulary; ESX's "shared"/"reclaimed" beside them). */
+export interface SharingStats {
+  /** Distinct shared frames in use (KSM pages_shared). */
+  pages_shared: number;
+  /** Extra mappings onto shared frames = pages saved (KSM pages_sharing; ESX "reclaimed"). */
+  pages_sharing: number;
+  /** Hint frames in the table: checked, unique so far (KSM pages_unshared). */
+  pages_unshared: number;
+  /** Completed scans' worth of pages (random scan: one per Σ VM pages scanned). */
+  full_scans: number;
+  /** Copy-on-write breaks of shared pages (vmstat cow_ksm). */
+  cow_breaks: number;
+  /** Hash equal, bytes different: the page stays unshared (ESX §4.1). */
+  false_matches: number;
+  /** GPPNs mapped onto shared frames (ESX "shared"). */
+  sharedPpns: number;
+  /** GPPNs mapped onto shared all-zero frames. */
+  zeroPpns: number;
+  /** Candidates looked at, and how many were ineligible. */
+  pagesScanned: number;
+  ineligible: number;
+  merges: number;
+  byteCompares: number;
+  staleHints: number;
+  /** Virtual CPU ns the scanner would have spent (never charged to guest time). */
+  scanCpuNs: number;
+  tableEntries: number;
+}
+
+/** The content-based page-sharing engine (one per host). */
+export class PageSharing {
+  readonly #mm: MemoryManager;
+  readonly #m: MachineMemory;
+  readonly #rng: SeededRng;
+  readonly #hasher: PageHasher;
+  readonly #kind: Uint8Array;
+  readonly #hLo: Uint32Array;
+  readonly #hHi: Uint32Array;
+  readonly #salt: Uint32Array;
+  readonly #backVm: Uint16Array;
+  readonly #backG: Uint32Array;
+  readonly #table = new Map<number, number>();
+  readonly #vmSalt = new Map<number, number>();
+  readonly #domains = new Map<string, number>();
+  readonly #disabled = new Set<number>();
+  readonly #perVm: number;
+  readonly #system: number;
+  readonly #hashCost: number;
+  readonly #h: Hash64 = { lo: 0, hi: 0 };
+  #scannedSinceFull = 0;
+  #s = { full_scans: 0, cow_breaks: 0, false_matches: 0, pagesScanned: 0, ineligible: 0, merges: 0, byteCompares: 0, staleHints: 0, scanCpuNs: 0 };
+  readonly #perVmStats = new Map<number, { scanned: number; merged: number; cowBreaks: number }>();
+
+  /** Creates the engine over `mm`; TypeError/RangeError on bad options. Chains onto `mm.onCowBreak`. */
+  constructor(mm: MemoryManager, rng: SeededRng, opts: SharingOptions = {}) {
+    checkObject('options', opts);
+    this.#mm = mm;
+    this.#m = mm.machine;
+    this.#rng = rng;
+    this.#perVm = opts.perVmPagesPerScan === undefined ? 4096 : checkInt('perVmPagesPerScan', opts.perVmPagesPerScan, 1);
+    this.#system = opts.systemPagesPerScan === undefined ? 16384 : checkInt('systemPagesPerScan', opts.systemPagesPerScan, 1);
+    this.#hasher = opts.hasher === undefined ? hashPage : (checkFunction('hasher', opts.hasher) as PageHasher);
+    this.#hashCost = opts.hashCostNs === undefined ? mm.ctx.costs.sharingHash : checkInt('hashCostNs', opts.hashCostNs, 0);
+    const n = this.#m.frames;
+    this.#kind = new Uint8Array(n);
+    this.#hLo = new Uint32Array(n);
+    this.#hHi = new Uint32Array(n);
+    this.#salt = new Uint32Array(n);
+    this.#backVm = new Uint16Array(n);
+    this.#backG = new Uint32Array(n);
+    const prev = mm.onCowBreak;
+    mm.onCowBreak = (vm, g, oldM, newM) => {
+      prev?.(vm, g, oldM, newM);
+      this.#onCowBreak(vm, g, oldM, newM);
+    };
+  }
+
+  /** Puts `vm` into the named sharing domain (inter-VM sharing only within one), or back into its own with `undefined`. */
+  setDomain(vm: VmId, domain: string | undefined): void {
+    checkInt('vm', vm, 0, 0xffff);
+    if (domain === undefined) {
+      this.#vmSalt.delete(vm);
+      return;
+    }
+    checkString('domain', domain, { nonEmpty: true, max: 128 });
+    let salt = this.#domains.get(domain);
+    if (salt === undefined) this.#domains.set(domain, (salt = 0x100000 + this.#domains.size));
+    this.#vmSalt.set(vm, salt);
+  }
+
+  /** Enables or disables sharing for one VM (ESX `sched.mem.pshare.enable`). */
+  setEnabled(vm: VmId, enabled: boolean): void {
+    checkInt('vm', vm, 0, 0xffff);
+    if (checkBool('enabled', enabled)) this.#disabled.delete(vm);
+    else this.#disabled.add(vm);
+  }
+
+  /** The salt of a VM: its domain's, or a per-VM one (intra-VM sharing only). */
+  saltOf(vm: VmId): number {
+    return this.#vmSalt.get(vm) ?? 0x10000 + vm;
+  }
+
+  /** True when (vm, gppn) may be hashed and merged (see the file comment for the exact rule). */
+  isEligible(vm: VmId, g: Gppn): boolean {
+    if (this.#disabled.has(vm) || !this.#mm.hasVm(vm)) return false;
+    const p = this.#mm.pmap(vm);
+    if (g < 0 || g >= p.pages) return false;
+    const st = p.state[g];
+    if (!(st & PageState.PRESENT) || st & INELIGIBLE_STATE) return false;
+    const f = p.mpn[g];
+    if (f === NO_MPN) return false;
+    const fl = this.#m.flags[f];
+    return (fl & FrameFlag.USED) !== 0 && (fl & INELIGIBLE_FRAME) === 0 && this.#m.owner[f] === vm && this.#m.refcount[f] === 1;
+  }
+
+  /**
+   * Scans up to `budget` (default: the system-wide cap) randomly chosen pages, at most the per-VM
+   * cap per VM; returns how many pages it looked at.
+   */
+  scan(budget?: number): number {
+    const b = budget === undefined ? this.#system : Math.min(checkInt('budget', budget, 0), this.#system);
+    const vms = this.#mm.vms().filter((v) => !this.#disabled.has(v));
+    if (vms.length === 0 || b === 0) return 0;
+    const done = new Map<number, number>();
+    let total = 0;
+    for (const v of vms) total += this.#mm.pmap(v).pages;
+    let n = 0;
+    let capped = 0;
+    while (n < b && capped < vms.length) {
+      const vm = vms[vms.length === 1 ? 0 : this.#rng.int(vms.length)];
+      const c = done.get(vm) ?? 0;
+      if (c >= this.#perVm) {
+        capped = 0;
+        for (const v of vms) if ((done.get(v) ?? 0) >= this.#perVm) capped++;
+        continue;
+      }
+      done.set(vm, c + 1);
+      const g = this.#rng.int(this.#mm.pmap(vm).pages) as Gppn;
+      this.tryShare(vm, g);
+      n++;
+      if (++this.#scannedSinceFull >= total) {
+        this.#scannedSinceFull = 0;
+        this.#s.full_scans++;
+      }
+    }
+    return n;
+  }
+
+  #vmStat(vm: number) {
+    let s = this.#perVmStats.get(vm);
+    if (!s) this.#perVmStats.set(vm, (s = { scanned: 0, merged: 0, cowBreaks: 0 }));
+    return s;
+  }
+
+  /**
+   * One candidate (ESX §4.1 steps 2–4): hash, look up, and on a match compare all bytes and merge
+   * (share before swap uses this too). Never throws for guest-controlled state.
+   */
+  tryShare(vm: VmId, g: Gppn): ShareOutcome {
+    this.#s.pagesScanned++;
+    this.#vmStat(vm).scanned++;
+    if (!this.isEligible(vm, g)) {
+      this.#s.ineligible++;
+      return 'ineligible';
+    }
+    const p = this.#mm.pmap(vm);
+    const mb = p.mpn[g];
+    const salt = this.saltOf(vm);
+    const words = this.#m.slabs32[mb >>> SLAB_SHIFT]!;
+    const off = MachineMemory.offsetInSlab(mb) >>> 2;
+    const h = this.#hasher(words, off, salt, this.#h);
+    this.#s.scanCpuNs += this.#hashCost;
+    const lo = h.lo >>> 0, hi = h.hi >>> 0;
+    const key = keyOf(lo, hi);
+    const e = this.#table.get(key);
+    if (e === undefined) return this.#insertHint(key, mb, lo, hi, salt, vm, g);
+    const kind = this.#kind[e];
+    const fl = this.#m.flags[e];
+    const valid = this.#hLo[e] === lo && this.#hHi[e] === hi && this.#salt[e] === salt && (fl & FrameFlag.USED) !== 0;
+    if (kind === KIND_SHARED && valid && fl & FrameFlag.SHARED) {
+      if (e === mb) return 'merged';
+      if (!this.#compare(e, mb)) return this.#falseMatch();
+      this.#m.incRef(e as Mpn);
+      this.#mm.remap(vm, g, e as Mpn, true);
+      this.#merged(vm);
+      return 'merged';
+    }
+    if (kind === KIND_HINT && valid && e !== mb) {
+      const a = this.#backVm[e] as VmId, ga = this.#backG[e] as Gppn;
+      const ok = this.#mm.hasVm(a) && ga < this.#mm.pmap(a).pages && this.#mm.pmap(a).mpn[ga] === e && this.isEligible(a, ga) && this.saltOf(a) === salt;
+      if (ok) {
+        // Rehash the hint page: if it changed, the hint is stale.
+        const w2 = this.#m.slabs32[e >>> SLAB_SHIFT]!;
+        const h2 = this.#hasher(w2, MachineMemory.offsetInSlab(e) >>> 2, salt, { lo: 0, hi: 0 });
+        this.#s.scanCpuNs += this.#hashCost;
+        if (h2.lo >>> 0 === lo && h2.hi >>> 0 === hi) {
+          if (!this.#compare(e, mb)) return this.#falseMatch();
+          // Both PPNs become COW on one frame; the hint is upgraded; the duplicate frame is freed.
+          this.#m.flags[e] |= FrameFlag.SHARED;
+          this.#m.owner[e] = OWNER_NONE;
+          this.#mm.remap(a, ga, e as Mpn, true);
+          this.#mm.faultInjector?.('merge.afterFirst');
+          this.#m.incRef(e as Mpn);
+          this.#mm.remap(vm, g, e as Mpn, true);
+          this.#mm.faultInjector?.('merge.afterFree');
+          this.#kind[e] = KIND_SHARED;
+          this.#merged(vm);
+          return 'merged';
+        }
+      }
+    }
+    if (kind === KIND_HINT && e === mb && valid) return 'hint';
+    // Stale entry: drop it and index this page as a hint instead.
+    this.#s.staleHints++;
+    this.#kind[e] = KIND_NONE;
+    this.#table.delete(key);
+    this.#insertHint(key, mb, lo, hi, salt, vm, g);
+    return 'stale-hint';
+  }
+
+  #compare(a: number, b: number): boolean {
+    this.#s.byteCompares++;
+    this.#s.scanCpuNs += this.#hashCost;
+    return pagesEqual(this.#m.slabs32[a >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(a) >>> 2, this.#m.slabs32[b >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(b) >>> 2);
+  }
+
+  #falseMatch(): ShareOutcome {
+    this.#s.false_matches++;
+    return 'false-match';
+  }
+
+  #merged(vm: VmId): void {
+    this.#s.merges++;
+    this.#vmStat(vm).merged++;
+  }
+
+  #insertHint(key: number, m: number, lo: number, hi: number, salt: number, vm: VmId, g: Gppn): ShareOutcome {
+    if (this.#table.size >= 2 * this.#m.frames) this.#purge();
+    this.#table.set(key, m);
+    this.#kind[m] = KIND_HINT;
+    this.#hLo[m] = lo;
+    this.#hHi[m] = hi;
+    this.#salt[m] = salt;
+    this.#backVm[m] = vm;
+    this.#backG[m] = g;
+    return 'hint';
+  }
+
+  #purge(): void {
+    for (const [k, m] of this.#table) {
+      if (!(this.#m.flags[m] & FrameFlag.USED) || keyOf(this.#hLo[m], this.#hHi[m]) !== k || this.#kind[m] === KIND_NONE) this.#table.delete(k);
+    }
+  }
+
+  #onCowBreak(vm: VmId, _g: Gppn, oldM: Mpn, newM: Mpn): void {
+    this.#s.cow_breaks++;
+    this.#vmStat(vm).cowBreaks++;
+    if (oldM === newM && this.#kind[oldM] === KIND_SHARED) {
+      // The last sharer took the frame back privately: it leaves the table.
+      const k = keyOf(this.#hLo[oldM], this.#hHi[oldM]);
+      if (this.#table.get(k) === oldM) this.#table.delete(k);
+      this.#kind[oldM] = KIND_NONE;
+    }
+  }
+
+  /**
+   * God view for property P5: every frame flagged SHARED and indexed as shared still hashes to the
+   * value recorded at merge. Returns the frames that do not (empty = property holds).
+   */
+  verifySharedFrames(): number[] {
+    const bad: number[] = [];
+    const h: Hash64 = { lo: 0, hi: 0 };
+    for (let f = 0; f < this.#m.frames; f++) {
+      if (this.#kind[f] !== KIND_SHARED || !(this.#m.flags[f] & FrameFlag.SHARED)) continue;
+      this.#hasher(this.#m.slabs32[f >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(f) >>> 2, this.#salt[f], h);
+      if (h.lo >>> 0 !== this.#hLo[f] || h.hi >>> 0 !== this.#hHi[f]) bad.push(f);
+    }
+    return bad;
+  }
+
+  /** True when frame `f` is indexed in the table (hint or shared) — for P6 inspection. */
+  isIndexed(f: Mpn): boolean {
+    if (f < 0 || f >= this.#m.frames || this.#kind[f] === KIND_NONE) return false;
+    return this.#table.get(keyOf(this.#hLo[f], this.#hHi[f])) === f;
+  }
+
+  /** Per-VM counters: scanned, merged, COW breaks, and its GPPNs on shared frames. */
+  vmStats(vm: VmId): { scanned: number; merged: number; cowBreaks: number; sharedPpns: number } {
+    checkInt('vm', vm, 0, 0xffff);
+    const s = this.#perVmStats.get(vm) ?? { scanned: 0, merged: 0, cowBreaks: 0 };
+    let shared = 0;
+    if (this.#mm.hasVm(vm)) {
+      const p = this.#mm.pmap(vm);
+      for (let g = 0; g < p.pages; g++) if (p.state[g] & PageState.SHARED) shared++;
+    }
+    return { ...s, sharedPpns: shared };
+  }
+
+  /** System-wide counters (KSM names). O(frames). */
+  stats(): SharingStats {
+    let shared = 0, refs = 0, zero = 0, hints = 0;
+    const m = this.#m;
+    for (let f = 0; f < m.frames; f++) {
+      const fl = m.flags[f];
+      if (!(fl & FrameFlag.USED)) continue;
+      if (fl & FrameFlag.SHARED) {
+        shared++;
+        refs += m.refcount[f];
+        if (m.isZero(f as Mpn)) zero += m.refcount[f];
+      } else if (this.#kind[f] === KIND_HINT && this.isIndexed(f as Mpn)) hints++;
+    }
+    if (refs < shared) throw new InvariantError('shared frame with refcount 0');
+    return {
+      pages_shared: shared,
+      pages_sharing: refs - shared,
+      pages_unshared: hints,
+      sharedPpns: refs,
+      zeroPpns: zero,
+      tableEntries: this.#table.size,
+      ...this.#s,
+    };
+  }
+}
+
+function keyOf(lo: number, hi: number): number {
+  return (hi & 0x1fffff) * 4294967296 + lo;
+}
