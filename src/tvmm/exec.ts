@@ -7,7 +7,7 @@
  */
 import { checkBytes, checkInt, TerraError, type SimContext, type VmId } from '../sim/index.js';
 import { GuestFault, KERNEL_DOMAIN, type DomainId, type MmuContext, type ShadowMmu } from './mmu.js';
-import { NREGS, REG, REGISTERS, type RegisterName } from './vcpu.js';
+import { NREGS, REG, REGISTERS, type RegisterName, type Vcpu } from './vcpu.js';
 import type { Proc, ProgramFn, ThreadId, TrapInfo, TrapRequest } from './guest-interface.js';
 
 /** Hooks the cloaking engine installs on user execution. */
@@ -132,6 +132,8 @@ export class Executor {
   readonly threads = new Map<number, ThreadRec>();
   #nextTid = 1;
   hooks: ExecHooks | undefined;
+  /** The vCPU user threads run on: it holds the running thread's registers in user mode and the trap frame the kernel sees after a trap. */
+  vcpu: Vcpu | undefined;
 
   constructor(
     readonly sim: SimContext,
@@ -308,6 +310,11 @@ export class Executor {
   #trap(t: ThreadRec, kind: TrapInfo['kind'], extra: Partial<TrapInfo> = {}): TrapInfo {
     this.sim.trace.emit('vcpu', 'trap', this.vm, kind === 'syscall' ? { tid: t.tid, kind, nr: t.regs[REG.r0] } : { tid: t.tid, kind });
     this.hooks?.onTrap?.(this.vm, t.tid, t.regs, kind);
+    if (this.vcpu) {
+      this.vcpu.regs.set(t.regs);
+      this.vcpu.mode = 'kernel';
+      this.vcpu.traps++;
+    }
     const regs = Object.freeze(Object.fromEntries(REGISTERS.map((r, i) => [r, t.regs[i]])) as Record<RegisterName, number>);
     return Object.freeze({ kind, tid: t.tid, regs, ...extra });
   }
@@ -317,6 +324,11 @@ export class Executor {
     const t = this.get(tid);
     this.refreshDomain(t);
     this.hooks?.onResume?.(this.vm, t.tid, t.regs);
+    if (this.vcpu) {
+      this.vcpu.regs.set(t.regs);
+      this.vcpu.mode = 'user';
+      this.vcpu.root = t.root;
+    }
     // Pending signals: push the handler frames (the registers are saved and restored around them).
     while (t.pendingSignals.length) {
       const s = t.pendingSignals.shift()!;

@@ -109,6 +109,7 @@ export class Tvmm {
       (caller, nr, args) => this.#dispatch(caller, nr, args),
     );
     if (this.#execHooks) vm.executor.hooks = this.#execHooks;
+    vm.executor.vcpu = vm.vcpus[0];
     this.#vms.set(id, vm);
     this.sim.trace.emit('mgmt', 'create-vm', id, { name, kind, pages });
     return id;

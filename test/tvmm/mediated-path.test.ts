@@ -89,12 +89,14 @@ describe('partition policy', () => {
   it('lets the management VM read an open-box VM and refuses a closed-box VM with an audit event', () => {
     const prog: ProgramFn = function* (p) {
       p.store32(BASE, 0xdeadbeef);
-      yield* p.syscall(0, [0]);
+      yield* p.syscall(0, [77]);
     };
     const open = boot({ prog });
     open.tvmm.run({ untilNs: 1e9 });
     const gppn = open.k.nextFree; // not important: read the root page
     expect(open.tvmm.management.readMemory(open.id, open.k.root * 4096, 4).length).toBe(4);
+    // The vCPU's register file holds the last trap frame: exit(77).
+    expect(open.tvmm.management.readRegisters(open.id).r1).toBe(77);
     void gppn;
     const closed = boot({ prog }, {}, 'closed-box');
     closed.tvmm.run({ untilNs: 1e9 });
