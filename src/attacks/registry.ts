@@ -3,9 +3,11 @@
  * spread line below (one line per module to avoid edit conflicts).
  */
 import type { AttackScenario } from './types.js';
+import { attestAttacks } from './attest.js';
 
 export const ATTACKS: readonly AttackScenario[] = [
   // area modules add: ...cloakAttacks, ...attestAttacks, ...memAttacks, ...storageAttacks, ...isoAttacks
+  ...attestAttacks,
 ];
 
 /** Finds a scenario by id (case-insensitive). */

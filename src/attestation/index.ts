@@ -50,7 +50,7 @@ export {
   type DecodedQuote,
 } from './quote.js';
 export { SealedStorage, MemoryBlobStore, parseSealedBlob, type SealPolicy, type SealIdentity, type BlobStore, type SealedBlobHeader } from './sealed.js';
-export { AttestationService, isWeakPublicKey, type VmRegistration, type VmIdentity, type CertRequest } from './service.js';
+export { AttestationService, isWeakPublicKey, type GuestAttestationPort, type VmRegistration, type VmIdentity, type CertRequest } from './service.js';
 export { PolicySchema, parsePolicy, type Policy } from './policy.js';
 export { Verifier, CHECKS, signVendorStatement, type CheckName, type CheckResult, type VerificationReport } from './verifier.js';
 export { x25519KeyPair, deriveSessionKey, keyConfirmation, checkKeyConfirmation, type X25519KeyPair } from './channel.js';

@@ -47,6 +47,16 @@ export interface CertRequest {
   readonly appData?: Uint8Array;
 }
 
+/** What a guest sees of the attestation service (identity implied by the port). */
+export interface GuestAttestationPort {
+  getId(): VmIdentity;
+  endorse(req: CertRequest): Uint8Array;
+  quote(nonce: Uint8Array, opts?: { boundKey?: Uint8Array }): Uint8Array;
+  seal(label: string, data: Uint8Array, policy?: SealPolicy): Uint8Array;
+  unseal(label: string, policy?: SealPolicy): Uint8Array;
+  unsealBlob(blob: Uint8Array): Uint8Array;
+}
+
 interface VmEntry {
   identity: VmIdentity;
   image: VmImage;
@@ -225,6 +235,32 @@ export class AttestationService {
   /** Unseals a blob the calling VM presents (UNSEAL_ERROR / ROLLBACK_DETECTED / MALFORMED). */
   unsealBlob(vmId: number, blob: Uint8Array): Uint8Array {
     return this.sealed.unsealBlob(this.#sealId(this.#entry(vmId)), blob, vmId).data;
+  }
+
+  /**
+   * The guest-facing interface of one VM: the TVMM hands this to the VM's hypercall handler. No
+   * method takes a VM identity; an options object that tries to name one (vm, vmId, identity,
+   * measurement, domain) is refused with ISOLATION_VIOLATION (ATT-02 variant, ATT-11).
+   */
+  portFor(vmId: number): GuestAttestationPort {
+    this.#entry(vmId);
+    const guard = (opts: unknown, allowed: readonly string[]): Record<string, unknown> => {
+      const o = checkObject('opts', opts);
+      for (const k of Object.keys(o))
+        if (!allowed.includes(k)) {
+          this.#stats.refused++;
+          fail(this.ctx, 'ISOLATION_VIOLATION', `a guest cannot choose ${JSON.stringify(k)}: the caller's identity comes from the TVMM`, { field: k }, vmId);
+        }
+      return o;
+    };
+    return Object.freeze({
+      getId: () => this.getId(vmId),
+      endorse: (req: CertRequest) => this.endorse(vmId, guard(req, ['alg', 'publicKey', 'appData']) as unknown as CertRequest),
+      quote: (nonce: Uint8Array, opts: { boundKey?: Uint8Array } = {}) => this.quote(vmId, nonce, guard(opts, ['boundKey']) as { boundKey?: Uint8Array }),
+      seal: (label: string, data: Uint8Array, policy: SealPolicy = 'measurement') => this.seal(vmId, label, data, policy),
+      unseal: (label: string, policy: SealPolicy = 'measurement') => this.unseal(vmId, label, policy),
+      unsealBlob: (blob: Uint8Array) => this.unsealBlob(vmId, blob),
+    });
   }
 
   /** Counters. */

@@ -146,7 +146,6 @@ export class Verifier {
         const leaf = certs[0];
         if (q!.alg !== leaf.alg) return ['KEY_MISMATCH', 'quote algorithm differs from the leaf key'];
         if (!p.equalBytes(q!.kid, p.sha256(leaf.publicKey))) return ['KEY_MISMATCH', 'quote is signed by a key other than the one the VM certificate names'];
-        if (!p.equalBytes(q!.claims.measurements.vm, leaf.ext.measurement)) return ['KEY_MISMATCH', 'quote VM identity differs from the VM certificate'];
         return null;
       }],
       ['signature', () =>
@@ -154,6 +153,7 @@ export class Verifier {
       ['claims', () => {
         const c = q!.claims;
         const byRole = (r: CertRole) => certs.find((x) => x.ext.role === r)!;
+        if (!p.equalBytes(c.measurements.vm, certs[0].ext.measurement)) return ['CLAIMS_MISMATCH', 'quote VM identity differs from the VM certificate'];
         for (const r of ['tvmm', 'bootloader', 'firmware'] as const)
           if (!p.equalBytes(c.measurements[r], byRole(r).ext.measurement)) return ['CLAIMS_MISMATCH', `${r} measurement differs from its certificate`];
         if (c.tvmmSvn !== byRole('tvmm').ext.svn) return ['CLAIMS_MISMATCH', 'TVMM svn differs from its certificate'];
