@@ -1,0 +1,232 @@
+/**
+ * Chrome trace-event JSON (the `{"traceEvents": [...]}` object format; opens in Perfetto and
+ * chrome://tracing) from terracloak's {@link TraceEvent}s. One process per VM plus one for the
+ * TVMM/host, one thread track per category (and per vCPU when events name one), security events
+ * on their own track, highlighted. Spans become complete ('X') events, everything else instant
+ * ('i') events. Keys are emitted in a fixed order and numbers by JSON's shortest round-trip form,
+ * so one trace gives one byte-identical file.
+ *
+ * Spans are recognised three ways: (1) a `data.durNs` number — the event closes a span of that
+ * length ending at `t`; (2) paired kinds `X.begin`/`X.end`, `X.start`/`X.end` or `X.enter`/`X.exit`
+ * on one VM and category (matched LIFO, and by `data.tid` / `data.id` when present); (3) extra
+ * pairs given in `opts.spans` as full `cat.kind` names.
+ */
+import type { TraceCategory, TraceEvent } from '../sim/trace.js';
+
+/** An extra begin/end pairing rule, by `cat.kind` (e.g. `{ begin: 'cloak.enter', end: 'cloak.leave' }`). */
+export interface SpanRule {
+  readonly begin: string;
+  readonly end: string;
+  /** Span name (default: the begin kind without its suffix). */
+  readonly name?: string;
+}
+
+/** Options for {@link toChromeTrace}. */
+export interface ChromeTraceOptions {
+  /** VM id → display name (names from `mgmt.create-vm` events are used otherwise). */
+  readonly vmNames?: Readonly<Record<number, string>>;
+  /** Name of the host/TVMM process (default `TVMM (host)`). */
+  readonly hostName?: string;
+  /** Extra span pairing rules. */
+  readonly spans?: readonly SpanRule[];
+  /** Scalar values recorded in the file's `otherData` (e.g. seed, digest). Keys are sorted. */
+  readonly metadata?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** The pid of the TVMM/host process; VM `n` is pid `VM_PID_BASE + n`. */
+export const HOST_PID = 1;
+/** Base of VM pids. */
+export const VM_PID_BASE = 1000;
+
+/** Fixed track order within a process: one thread per category; security last and highlighted. */
+export const TRACK_ORDER: readonly TraceCategory[] = ['vm', 'vcpu', 'sched', 'mmu', 'memory', 'cloak', 'guest', 'io', 'irq', 'storage', 'attest', 'mgmt', 'security'];
+
+type Scalar = string | number | boolean | null;
+
+interface Out {
+  name: string;
+  cat: string;
+  ph: 'X' | 'i' | 'M';
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  s?: 't' | 'p';
+  cname?: string;
+  args: Record<string, Scalar>;
+  /** Sort key: begin seq. */
+  seq: number;
+  /** Track (thread) name inside the process; resolved to `tid` at the end. */
+  track?: string;
+}
+
+const SUFFIX_PAIRS: readonly [string, string][] = [['.begin', '.end'], ['.start', '.end'], ['.enter', '.exit']];
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+function checkEvent(e: unknown, i: number): TraceEvent {
+  if (e === null || typeof e !== 'object') throw new TypeError(`events[${i}] must be a trace event object, got ${describe(e)}`);
+  const x = e as Record<string, unknown>;
+  if (typeof x.seq !== 'number' || !Number.isInteger(x.seq)) throw new TypeError(`events[${i}].seq must be an integer`);
+  if (typeof x.t !== 'number' || !Number.isFinite(x.t) || x.t < 0) throw new RangeError(`events[${i}].t must be a finite number ≥ 0 (virtual ns), got ${String(x.t)}`);
+  if (typeof x.cat !== 'string' || x.cat === '') throw new TypeError(`events[${i}].cat must be a non-empty string`);
+  if (typeof x.kind !== 'string' || x.kind === '') throw new TypeError(`events[${i}].kind must be a non-empty string`);
+  if (x.vm !== undefined && (typeof x.vm !== 'number' || !Number.isInteger(x.vm) || x.vm < 0)) throw new TypeError(`events[${i}].vm must be a non-negative integer`);
+  if (x.data !== undefined && (x.data === null || typeof x.data !== 'object' || Array.isArray(x.data))) throw new TypeError(`events[${i}].data must be an object`);
+  return e as TraceEvent;
+}
+
+function sortedArgs(...objs: (Readonly<Record<string, Scalar>> | undefined)[]): Record<string, Scalar> {
+  const m: Record<string, Scalar> = {};
+  for (const o of objs) if (o) for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) m[k] = v;
+    else if (typeof v === 'number') m[k] = String(v);
+  }
+  return Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]]));
+}
+
+/** Serialises one output event with a fixed key order. */
+function line(o: Out): string {
+  const parts = [
+    `"name":${JSON.stringify(o.name)}`,
+    `"cat":${JSON.stringify(o.cat)}`,
+    `"ph":"${o.ph}"`,
+    `"ts":${JSON.stringify(o.ts)}`,
+  ];
+  if (o.dur !== undefined) parts.push(`"dur":${JSON.stringify(o.dur)}`);
+  parts.push(`"pid":${o.pid}`, `"tid":${o.tid}`);
+  if (o.s) parts.push(`"s":"${o.s}"`);
+  if (o.cname) parts.push(`"cname":"${o.cname}"`);
+  parts.push(`"args":${JSON.stringify(o.args)}`);
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * Converts trace events to Chrome trace-event JSON text. Throws TypeError/RangeError naming the
+ * index of a malformed event. The same events and options give byte-identical text.
+ */
+export function toChromeTrace(events: readonly TraceEvent[], opts: ChromeTraceOptions = {}): string {
+  if (!Array.isArray(events)) throw new TypeError(`events must be an array, got ${describe(events)}`);
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
+  const evs = events.map(checkEvent).slice().sort((a, b) => a.seq - b.seq);
+  const rules = opts.spans ?? [];
+  for (const [i, r] of rules.entries()) {
+    if (!r || typeof r.begin !== 'string' || typeof r.end !== 'string' || r.begin === r.end) throw new TypeError(`opts.spans[${i}] must have distinct begin and end strings`);
+  }
+
+  const names = new Map<number, string>();
+  for (const e of evs) if (e.cat === 'mgmt' && e.kind === 'create-vm' && e.vm !== undefined && typeof e.data?.name === 'string') names.set(e.vm, e.data.name);
+  for (const [k, v] of Object.entries(opts.vmNames ?? {})) names.set(Number(k), String(v));
+
+  // Threads: (pid, track name) → tid; tids are assigned from the fixed track order, so they are stable.
+  const tracks = new Map<number, Set<string>>();
+  const pidOf = (e: TraceEvent) => (e.vm === undefined ? HOST_PID : VM_PID_BASE + e.vm);
+  const trackOf = (e: TraceEvent) => (e.cat === 'vcpu' && typeof e.data?.vcpu === 'number' ? `vcpu ${e.data.vcpu}` : e.cat);
+  const use = (pid: number, track: string) => {
+    let s = tracks.get(pid);
+    if (!s) tracks.set(pid, (s = new Set()));
+    s.add(track);
+  };
+
+  const out: Out[] = [];
+  const open = new Map<string, TraceEvent[]>();
+  const spanOf = (e: TraceEvent): { key: string; role: 'begin' | 'end'; name: string } | undefined => {
+    const full = `${e.cat}.${e.kind}`;
+    for (const r of rules) {
+      if (full === r.begin) return { key: r.begin, role: 'begin', name: r.name ?? e.kind };
+      if (full === r.end) return { key: r.begin, role: 'end', name: r.name ?? e.kind };
+    }
+    for (const [b, en] of SUFFIX_PAIRS) {
+      if (e.kind.endsWith(b) && e.kind.length > b.length) return { key: `${e.cat}.${e.kind.slice(0, -b.length)}${b}`, role: 'begin', name: e.kind.slice(0, -b.length) };
+      if (e.kind.endsWith(en) && e.kind.length > en.length) {
+        const base = e.kind.slice(0, -en.length);
+        return { key: `${e.cat}.${base}${b}`, role: 'end', name: base };
+      }
+    }
+    return undefined;
+  };
+  const ident = (e: TraceEvent) => (typeof e.data?.tid === 'number' ? `t${e.data.tid}` : typeof e.data?.id === 'number' || typeof e.data?.id === 'string' ? `i${e.data.id}` : '');
+  const instant = (e: TraceEvent, extra?: Record<string, Scalar>) => {
+    const pid = pidOf(e);
+    const track = trackOf(e);
+    use(pid, track);
+    const sec = e.cat === 'security';
+    out.push({
+      name: e.kind, cat: e.cat, ph: 'i', ts: e.t / 1000, pid, tid: 0, s: 't',
+      ...(sec ? { cname: 'terrible' } : {}),
+      args: sortedArgs(e.data, extra, { seq: e.seq }),
+      seq: e.seq,
+      track,
+    });
+  };
+
+  for (const e of evs) {
+    const durNs = e.data?.durNs;
+    if (typeof durNs === 'number' && Number.isFinite(durNs) && durNs >= 0 && e.cat !== 'security') {
+      const pid = pidOf(e);
+      const track = trackOf(e);
+      use(pid, track);
+      const start = Math.max(0, e.t - durNs);
+      out.push({ name: e.kind, cat: e.cat, ph: 'X', ts: start / 1000, dur: (e.t - start) / 1000, pid, tid: 0, args: sortedArgs(e.data, { seq: e.seq }), seq: e.seq, track });
+      continue;
+    }
+    const sp = e.cat === 'security' ? undefined : spanOf(e);
+    if (!sp) {
+      instant(e);
+      continue;
+    }
+    const k = `${e.vm ?? 'h'}|${sp.key}|${ident(e)}`;
+    if (sp.role === 'begin') {
+      let st = open.get(k);
+      if (!st) open.set(k, (st = []));
+      st.push(e);
+      continue;
+    }
+    const b = open.get(k)?.pop();
+    if (!b) {
+      instant(e, { unmatched: 'end' });
+      continue;
+    }
+    const pid = pidOf(b);
+    const track = trackOf(b);
+    use(pid, track);
+    out.push({ name: sp.name, cat: b.cat, ph: 'X', ts: b.t / 1000, dur: (e.t - b.t) / 1000, pid, tid: 0, args: sortedArgs(b.data, e.data, { endSeq: e.seq, seq: b.seq }), seq: b.seq, track });
+  }
+  for (const st of open.values()) for (const b of st) instant(b, { unmatched: 'begin' });
+
+  // Assign tids per process in the fixed order (categories first, then vcpu N, then others by name).
+  const rank = (t: string) => {
+    const i = TRACK_ORDER.indexOf(t as TraceCategory);
+    if (i >= 0) return [i, 0, t] as const;
+    const m = /^vcpu (\d+)$/.exec(t);
+    if (m) return [TRACK_ORDER.indexOf('vcpu'), 1 + Number(m[1]), t] as const;
+    return [TRACK_ORDER.length, 0, t] as const;
+  };
+  const tidOf = new Map<string, number>();
+  const meta: string[] = [];
+  const pids = [...tracks.keys()].sort((a, b) => a - b);
+  for (const pid of pids) {
+    const pname = pid === HOST_PID ? (opts.hostName ?? 'TVMM (host)') : `VM ${pid - VM_PID_BASE}${names.has(pid - VM_PID_BASE) ? `: ${names.get(pid - VM_PID_BASE)}` : ''}`;
+    meta.push(line({ name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid: 0, args: { name: pname }, seq: -1 }));
+    meta.push(line({ name: 'process_sort_index', cat: '__metadata', ph: 'M', ts: 0, pid, tid: 0, args: { sort_index: pid }, seq: -1 }));
+    const ts = [...tracks.get(pid)!].sort((a, b) => {
+      const [ra, rb] = [rank(a), rank(b)];
+      return ra[0] - rb[0] || ra[1] - rb[1] || (ra[2] < rb[2] ? -1 : ra[2] > rb[2] ? 1 : 0);
+    });
+    ts.forEach((t, i) => {
+      const tid = i + 1;
+      tidOf.set(`${pid}|${t}`, tid);
+      meta.push(line({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid, args: { name: t === 'security' ? '⚠ security' : t }, seq: -1 }));
+      meta.push(line({ name: 'thread_sort_index', cat: '__metadata', ph: 'M', ts: 0, pid, tid, args: { sort_index: tid }, seq: -1 }));
+    });
+  }
+  const body = out
+    .map((o): Out => ({ ...o, tid: tidOf.get(`${o.pid}|${o.track}`)! }))
+    .sort((a, b) => a.ts - b.ts || a.seq - b.seq)
+    .map(line);
+  const other = opts.metadata ? sortedArgs(opts.metadata as Record<string, Scalar>) : {};
+  return `{"traceEvents":[\n${[...meta, ...body].join(',\n')}\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'terracloak', ...other, events: evs.length })}}\n`;
+}
