@@ -3,9 +3,11 @@
  * spread line below (keep one line per module to avoid edit conflicts).
  */
 import type { Experiment } from './types.js';
+import { terraExperiments } from './terra.js';
 
 export const EXPERIMENTS: readonly Experiment[] = [
   // area modules add: ...esxExperiments, ...dedeExperiments, ...vicExperiments, ...terraExperiments
+  ...terraExperiments,
 ];
 
 /** Finds an experiment by id. */
