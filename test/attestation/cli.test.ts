@@ -1,0 +1,61 @@
+// CLI pieces root / quote / verify on the committed example image and policy.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cmdQuote, cmdRoot, cmdVerify } from '../../src/cli/attest-commands.js';
+import { makeBankImage, makeBankPolicy } from '../../examples/images/make.js';
+
+const IMG = 'examples/images/bank.img';
+const POL = 'examples/policies/bank.json';
+const NONCE = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+
+describe('attestation CLI commands', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tc-cli-'));
+  const root = join(dir, 'root.pem'), quote = join(dir, 'quote.cbor'), chain = join(dir, 'chain.pem');
+
+  it('the committed example image and policy are what make.ts generates', () => {
+    const img = makeBankImage();
+    expect(new Uint8Array(readFileSync(IMG))).toEqual(img);
+    expect(JSON.parse(readFileSync(POL, 'utf8'))).toEqual(makeBankPolicy(img));
+  });
+
+  it('root → quote → verify prints verified and exits 0', () => {
+    expect(cmdRoot({ seed: 3, out: root }).exitCode).toBe(0);
+    expect(readFileSync(root, 'utf8')).toContain('BEGIN CERTIFICATE');
+    expect(cmdQuote({ seed: 3, image: IMG, nonce: NONCE, out: quote, chainOut: chain }).exitCode).toBe(0);
+    const r = cmdVerify({ quote, nonce: NONCE, root, policy: POL });
+    expect(r).toEqual({ exitCode: 0, stdout: 'verified' });
+    const j = JSON.parse(cmdVerify({ quote, nonce: NONCE, root, policy: POL, json: true }).stdout);
+    expect(j.ok).toBe(true);
+    expect(j.checks).toHaveLength(11);
+  });
+
+  it('the wrong nonce, another host\'s root, a modified image or a bad policy exit 1 naming the check', () => {
+    const other = join(dir, 'other.pem');
+    cmdRoot({ seed: 4, out: other });
+    expect(cmdVerify({ quote, nonce: NONCE.replace(/^00/, '01'), root, policy: POL })).toMatchObject({ exitCode: 1, stdout: expect.stringContaining('NONCE_MISMATCH') });
+    expect(cmdVerify({ quote, nonce: NONCE, root: other, policy: POL })).toMatchObject({ exitCode: 1, stdout: expect.stringContaining('UNTRUSTED_ROOT') });
+    const img = new Uint8Array(readFileSync(IMG));
+    const bad = join(dir, 'bad.img');
+    const q2 = join(dir, 'q2.cbor');
+    const b = img.slice();
+    b[b.length - 2000] ^= 1; // last block changed: the descriptor is the same, the block hash is not
+    writeFileSync(bad, b);
+    expect(cmdQuote({ seed: 3, image: bad, nonce: NONCE, out: q2 })).toMatchObject({ exitCode: 1, stdout: expect.stringContaining('IMAGE_BLOCK') });
+    expect(existsSync(q2)).toBe(false);
+    const badPolicy = join(dir, 'bad.json');
+    writeFileSync(badPolicy, JSON.stringify({ ...JSON.parse(readFileSync(POL, 'utf8')), minTvmmSvn: -1 }));
+    expect(cmdVerify({ quote, nonce: NONCE, root, policy: badPolicy })).toMatchObject({ exitCode: 1, stdout: expect.stringContaining('minTvmmSvn') });
+  });
+
+  it.skipIf(!existsSync('/usr/bin/openssl'))('openssl accepts the chain written by --chain-out', () => {
+    const pem = readFileSync(chain, 'utf8');
+    const certs = pem.split(/(?<=-----END CERTIFICATE-----\n)/).filter(Boolean);
+    writeFileSync(join(dir, 'leaf.pem'), certs[0]);
+    writeFileSync(join(dir, 'inter.pem'), certs.slice(1).join(''));
+    const out = execFileSync('/usr/bin/openssl', ['verify', '-CAfile', root, '-untrusted', join(dir, 'inter.pem'), join(dir, 'leaf.pem')]).toString();
+    expect(out).toContain('OK');
+  });
+});
