@@ -25,6 +25,11 @@ export const SYS = Object.freeze({
   sched_yield: 158,
   nanosleep: 162,
   mmap: 192,
+  /** Linux i386 old_mmap: one pointer to six u32 (addr, len, prot, flags, fd, offset) — mmap with a file offset. */
+  old_mmap: 90,
+  /** getrandom(buf, len, flags): device entropy through the VMM (recorded in the trace). */
+  getrandom: 355,
+  getppid: 64,
 });
 export type SyscallName = keyof typeof SYS;
 
@@ -33,6 +38,7 @@ export const ERRNO = Object.freeze({
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, EBADF: 9, ECHILD: 10, EAGAIN: 11, ENOMEM: 12,
   EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EMFILE: 24,
   ENOSPC: 28, ESPIPE: 29, EPIPE: 32, ENOSYS: 38,
+  ENFILE: 23, EFBIG: 27, ENAMETOOLONG: 36,
 });
 
 /** open(2) flags. */
@@ -69,3 +75,21 @@ export const USER_LAYOUT = Object.freeze({
   /** Kernel space starts here (not user-accessible). */
   kernelBase: 0xc0000000,
 });
+
+/** waitpid options. */
+export const WAIT = Object.freeze({ NOHANG: 1 });
+/** Wait status encoding (Linux): exited → (code & 0xff) << 8; killed by a signal → the signal number. */
+export function waitStatusExited(code: number): number {
+  return (code & 0xff) << 8;
+}
+/** Decodes a wait status into `{ exited, code, signal }`. */
+export function decodeWaitStatus(status: number): { exited: boolean; code: number; signal: number } {
+  const sig = status & 0x7f;
+  return sig === 0 ? { exited: true, code: (status >>> 8) & 0xff, signal: 0 } : { exited: false, code: 0, signal: sig };
+}
+
+/**
+ * The libc scratch area every process gets from the loader (anonymous, read-write, demand-paged):
+ * libc copies syscall arguments (strings, buffers) here before trapping (docs/guest-layout.md).
+ */
+export const LIBC_SCRATCH = Object.freeze({ base: 0x3ff00000, pages: 16 });
