@@ -530,7 +530,7 @@ export function attachEsx(tvmm: EsxTvmmLike, opts: EsxOptions = {}): EsxMemory {
   checkObject('tvmm', tvmm);
   const esx = new EsxMemory(tvmm.memory, {
     ...opts,
-    ...(opts.vmTimeNs || !tvmm.internalVm ? {} : { vmTimeNs: (vm: VmId) => tvmm.internalVm!(vm).cpuNs }),
+    ...(opts.vmTimeNs || !tvmm.internalVm ? {} : { vmTimeNs: (vm: VmId) => vmCpu(tvmm, vm) }),
   });
   esx.setHaltHandler((vm, reason) => {
     try {
@@ -548,6 +548,15 @@ export function attachEsx(tvmm: EsxTvmmLike, opts: EsxOptions = {}): EsxMemory {
   });
   esx.start(() => tvmm.vms().some((v) => v.state === 'running'));
   return esx;
+}
+
+function vmCpu(tvmm: EsxTvmmLike, vm: VmId): number {
+  try {
+    return tvmm.internalVm!(vm).cpuNs;
+  } catch (e) {
+    if (e instanceof TerraError) return 0; // not yet registered (admission) or destroyed
+    throw e;
+  }
 }
 
 /** Bytes of `pages` pages (helper for reports). */
