@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { runPageDemo, VIEW_BYTES } from '../../examples/web/demo.js';
+import { hexdump, printableRatio } from '../../examples/web/hexdump.js';
+
+describe('the page-view demo (engine)', () => {
+  it('without cloaking, the rootkit reads the secret and the app sees the tampered page', () => {
+    const r = runPageDemo({ seed: 3, secret: 'hunter2 hunter2 hunter2' });
+    expect(r.cloaked).toBe(false);
+    expect(r.steps.map((s) => [s.id, s.verdict])).toEqual([['write', 'info'], ['dump', 'LEAKED'], ['tamper', 'TAMPERED']]);
+    const dump = r.steps[1];
+    expect(new TextDecoder().decode(dump.kernelView!.subarray(0, 23))).toBe('hunter2 hunter2 hunter2');
+    expect(dump.appView).toEqual(dump.kernelView);
+    expect(new TextDecoder().decode(r.steps[2].appView!.subarray(0, 4))).toBe('EVIL');
+    expect(r.gppn).toBeGreaterThan(0);
+    expect(r.appEnded).toBe('exited with status 0');
+  });
+
+  it('is deterministic', () => {
+    const a = runPageDemo({ seed: 4 });
+    const b = runPageDemo({ seed: 4 });
+    expect(a.traceDigest).toBe(b.traceDigest);
+    expect(a.steps).toEqual(b.steps);
+  });
+
+  it('refuses a secret that does not fit the view', () => {
+    expect(() => runPageDemo({ secret: 'x'.repeat(VIEW_BYTES + 1) })).toThrow(RangeError);
+  });
+
+  it('hexdump formats offsets, hex and ASCII', () => {
+    expect(hexdump(new TextEncoder().encode('AB\n'), 0x1000)).toBe('00001000  41 42 0a' + ' '.repeat(39) + '  |AB.|');
+    expect(printableRatio(new Uint8Array([0x41, 0]))).toBe(0.5);
+    expect(() => hexdump('x' as never)).toThrow(TypeError);
+  });
+});
