@@ -50,9 +50,12 @@ export type FaultHandler = (gva: number, write: boolean, kind: FaultKind) => boo
 export interface CloakHook {
   /**
    * Makes the frame of cloaked `gppn` match `domain`'s view (decrypt+verify for its owner,
-   * encrypt for anyone else). Throws a TerraError on a violation; returns the frame to use.
+   * encrypt for anyone else). Throws a TerraError on a violation. Called for every access of a
+   * CLOAKED page and, with the virtual address `gva`, for every TLB fill of a cloaked (non-kernel)
+   * domain's context, so the engine can check which cloaked identity the address names. Returning
+   * `true` installs the entry read-only (Overshadow's PT_RO state: a write faults back here).
    */
-  prepare(vm: VmId, gppn: Gppn, domain: DomainId, write: boolean): void;
+  prepare(vm: VmId, gppn: Gppn, domain: DomainId, write: boolean, gva?: number): boolean | void;
 }
 
 /** Counters. */
@@ -392,7 +395,7 @@ export class ShadowMmu {
     const g = pte >>> PAGE_SHIFT;
     if (g >= pages) return 'bad-gppn';
     const pm = this.mm.pmap(c.vm);
-    if (pm.state[g] & PageState.CLOAKED) this.cloak?.prepare(c.vm, g as Gppn, c.domain, write);
+    const ro = (c.domain !== KERNEL_DOMAIN || pm.state[g] & PageState.CLOAKED) && this.cloak?.prepare(c.vm, g as Gppn, c.domain, write, gva) === true;
     const m = this.mm.resolve(c.vm, g as Gppn, write);
     const st = pm.state[g];
     const vpn = gva >>> PAGE_SHIFT;
@@ -405,6 +408,7 @@ export class ShadowMmu {
     // Writable only if the guest allows it, the frame is private, and the page is not a traced page table.
     c.perm[i] = PERM_R | (pte & PTE_W && pde & PTE_W && !(st & (PageState.SHARED | PageState.TRACED)) ? PERM_W : 0);
     if (!write && !(c.perm[i] & PERM_W) && pte & PTE_W && st & PageState.SHARED) c.perm[i] = PERM_R;
+    if (ro) c.perm[i] = PERM_R;
     e.cachedIn[g] |= c.slot === 31 ? 0x80000000 : 1 << c.slot;
     if (m === NO_MPN) throw new InvariantError('resolve returned no frame');
     return m;
