@@ -1,0 +1,1049 @@
+/**
+ * The cloaking engine after Overshadow (Chen, Garfinkel, Lewis, Subrahmanyam, Waldspurger, Boneh,
+ * Dwoskin, Ports; ASPLOS'08 §3–4): multi-shadowing + encryption. Each guest-physical page is backed
+ * by ONE machine frame that is encrypted and decrypted in place when the view changes:
+ *
+ *   PT_RW ──(1) system access: new IV, encrypt, hash──► ENC ◄──(5) system access: reuse (IV,H)── PT_RO
+ *   ENC ──(2) app write: verify, decrypt──► PT_RW      ENC ──(3) app read: verify, decrypt──► PT_RO
+ *   PT_RO ──(4) app write: drop (IV,H)──► PT_RW
+ *
+ * Metadata is keyed by (resource id, page index) — never by GPPN — and held in typed arrays in TVMM
+ * memory: state, version, nonce/IV, tag/hash, owner, and the binding (vm, domain, resource, page,
+ * version) the current ciphertext was sealed under. The tag is checked before a single byte is
+ * decrypted into the app's view. A reverse map (GPPN → record) lets one frame carry at most one
+ * cloaked plaintext identity. Context identification: a cloaked thread's domain is registered by
+ * its shim through hypercalls; the engine keeps a cloaked thread context (CTC) per thread and
+ * performs the secure control transfer on every trap (save, scrub, restore; only r0 carries a
+ * kernel value back). A detected tamper records a typed security event and terminates the cloaked
+ * application (zeroizing its keys and plaintext) or halts the VM, as configured.
+ */
+import { nobleProvider, type CryptoProvider } from '../crypto/index.js';
+import { FrameFlag, PageState } from '../memory/index.js';
+import {
+  checkFunction, checkInt, checkObject, checkOneOf, checkString, PAGE_SIZE, TerraError,
+  type Gppn, type Mpn, type TerraErrorCode, type VmId,
+} from '../sim/index.js';
+import {
+  HC, HCERR, KERNEL_DOMAIN, NREGS, REG,
+  type Caller, type CloakHook, type DomainId, type ExecHooks, type Proc, type Tvmm, type UserChannel,
+} from '../tvmm/index.js';
+import { CLOAK_SUITES, PageCipher, type CloakSuiteName } from './suites.js';
+import { MemoryNvStore, type CloakNvStore } from './nv.js';
+
+/** Per-page cloaking states (Overshadow §3.2). FREE marks an unused record slot. */
+export const CloakState = Object.freeze({ FREE: 0, PT_RW: 1, PT_RO: 2, ENC: 3 });
+/** Names of the states, indexed by value. */
+export const CLOAK_STATE_NAMES = ['FREE', 'PT_RW', 'PT_RO', 'ENC'] as const;
+
+/** Kinds of detected violations. */
+export type ViolationKind = 'mac' | 'replay' | 'remap' | 'alias' | 'context' | 'iago';
+/** What happens on a violation: terminate the cloaked application (the paper) or halt the VM. */
+export type ViolationPolicy = 'terminate' | 'halt';
+
+/** Extra hypercalls of the cloaking engine (beyond HC.CLOAK_*): TVMM randomness and time for the shim (threat CLK-19). */
+export const CLOAK_HC = Object.freeze({ RANDOM: 37, TIME: 38 });
+/** CLOAK_FILE sub-operations. */
+export const CLOAK_FILE_OP = Object.freeze({ OPEN: 0, LOAD: 1, STORE: 2, CLOSE: 3 });
+
+/** A typed security event raised by the engine or the shim. */
+export interface CloakViolation {
+  readonly vm: number;
+  readonly domain: number;
+  readonly rid: number;
+  readonly page: number;
+  readonly kind: ViolationKind;
+  readonly code: TerraErrorCode;
+  readonly t: number;
+}
+
+/** Options of {@link attachCloaking}. */
+export interface CloakOptions {
+  /** Cipher suite (default `xchacha20-poly1305`). */
+  readonly suite?: CloakSuiteName;
+  /** Crypto provider (default noble). */
+  readonly crypto?: CryptoProvider;
+  /** Violation policy (default `terminate`). */
+  readonly policy?: ViolationPolicy;
+  /** Trap-frame edits by the kernel: silently restored from the CTC (default) or detected as `context` violations. */
+  readonly contextPolicy?: 'restore' | 'detect';
+  /** Program names the trusted loader cloaks (default: none; tests may pass a predicate). */
+  readonly cloakPrograms?: readonly string[] | ((program: string) => boolean);
+  /** Persistent store for the secret and counters (default: a fresh in-memory store). */
+  readonly nv?: CloakNvStore;
+  /** Paths under this prefix are cloaked files (default `/cloaked/`). */
+  readonly cloakedPathPrefix?: string;
+  /** Cloaked-page faults per virtual millisecond, without memory pressure, that raise the paging alarm (CLK-24; default 200). */
+  readonly pagingAlarmPerMs?: number;
+}
+
+/** Counters. */
+export interface CloakStats {
+  domains: number;
+  liveDomains: number;
+  records: number;
+  encryptions: number;
+  reencryptions: number;
+  decryptions: number;
+  freshPages: number;
+  violations: number;
+  ctcSaves: number;
+  ctcRestores: number;
+  contextEdits: number;
+  pagingAlarms: number;
+}
+
+interface Region {
+  start: number;
+  end: number;
+  /** -1: uncloaked (the shim's marshalling buffers). */
+  rid: number;
+  pageBase: number;
+}
+
+interface Resource {
+  readonly rid: number;
+  readonly vm: number;
+  readonly domain: number;
+  readonly kind: 'anon' | 'file';
+  readonly bindDomain: number;
+  readonly bindRid: number;
+  readonly recs: number[];
+  /** For files: identity hash words and counter name. */
+  readonly fileId?: Uint32Array;
+}
+
+interface Domain {
+  readonly id: number;
+  readonly vm: number;
+  tid: number;
+  readonly program: string;
+  regions: Region[];
+  readonly rids: Set<number>;
+  terminated: boolean;
+  terminatedKind?: ViolationKind;
+  terminatedCode?: TerraErrorCode;
+  /** Set when the kernel edited a trap frame under the `detect` policy; the shim raises it. */
+  pendingViolation?: ViolationKind;
+  /** Created by onFork and not yet claimed by the child's shim. */
+  forkChild: boolean;
+  anonRid: number;
+  /** Shim state (TVMM memory; cloned on fork). */
+  shim?: unknown;
+}
+
+interface Ctc {
+  readonly saved: Uint32Array;
+  readonly exposed: Uint32Array;
+  kind: string;
+  pending: boolean;
+}
+
+interface VmMaps {
+  /** GPPN → record whose plaintext the frame holds, −1 none. */
+  readonly plain: Int32Array;
+  /** GPPN → record last encrypted at this GPPN (for classifying remaps), −1 none. */
+  readonly last: Int32Array;
+}
+
+const VPN_LIMIT = 0xc0000000 / PAGE_SIZE;
+const PAGE_KEY = 2 ** 20;
+
+function tkey(vm: number, tid: number): number {
+  return vm * 2 ** 32 + tid;
+}
+
+const CODE: Record<ViolationKind, TerraErrorCode> = {
+  mac: 'INTEGRITY_VIOLATION',
+  remap: 'INTEGRITY_VIOLATION',
+  replay: 'REPLAY_DETECTED',
+  alias: 'ALIAS_DETECTED',
+  context: 'CONTEXT_TAMPER',
+  iago: 'IAGO_VIOLATION',
+};
+
+/** The cloaking engine attached to one TVMM. Create with {@link attachCloaking}. */
+export class CloakEngine {
+  readonly suite: CloakSuiteName;
+  readonly policy: ViolationPolicy;
+  readonly contextPolicy: 'restore' | 'detect';
+  readonly cloakedPathPrefix: string;
+  /** The epoch reserved from the NV store at attach (nonces start with it). */
+  readonly epoch: number;
+  readonly #tvmm: Tvmm;
+  readonly #crypto: CryptoProvider;
+  readonly #cipher: PageCipher;
+  readonly #nv: CloakNvStore;
+  readonly #secret: Uint8Array;
+  readonly #isCloaked: (program: string) => boolean;
+  readonly #rand: (out: Uint8Array) => void;
+  #nonceCounter = 0;
+  readonly #nb: number;
+  readonly #tb: number;
+
+  // ---- records (typed arrays, grown by doubling; no object per page)
+  #cap = 0;
+  #state = new Uint8Array(0);
+  #vm = new Uint16Array(0);
+  #rid = new Uint32Array(0);
+  #page = new Uint32Array(0);
+  #gppn = new Int32Array(0);
+  #mpn = new Uint32Array(0);
+  #version = new Uint32Array(0);
+  #bindDomain = new Uint32Array(0);
+  #bindRid = new Uint32Array(0);
+  #nonce = new Uint8Array(0);
+  #tag = new Uint8Array(0);
+  #prevVersion = new Uint32Array(0);
+  #prevBindDomain = new Uint32Array(0);
+  #prevBindRid = new Uint32Array(0);
+  #prevNonce = new Uint8Array(0);
+  #prevTag = new Uint8Array(0);
+  #free: number[] = [];
+  #next = 0;
+  readonly #byKey = new Map<number, number>();
+
+  readonly #resources = new Map<number, Resource>();
+  readonly #domains = new Map<number, Domain>();
+  readonly #threadDomain = new Map<number, number>();
+  readonly #ctc = new Map<number, Ctc>();
+  readonly #vmMaps = new Map<number, VmMaps>();
+  readonly #keys = new Map<string, Uint8Array>();
+  readonly #violations: CloakViolation[] = [];
+  #nextDomain = 1;
+  #nextRid = 1;
+  readonly #scratch = new Uint8Array(PAGE_SIZE);
+  readonly #stats: CloakStats = {
+    domains: 0, liveDomains: 0, records: 0, encryptions: 0, reencryptions: 0, decryptions: 0, freshPages: 0,
+    violations: 0, ctcSaves: 0, ctcRestores: 0, contextEdits: 0, pagingAlarms: 0,
+  };
+  readonly #alarmPerMs: number;
+  #faultWindowStart = 0;
+  #faultWindowCount = 0;
+
+  /** The hook installed as `tvmm.mmu.cloak`. */
+  readonly hook: CloakHook;
+  /** The hooks installed with `tvmm.setExecHooks`. */
+  readonly execHooks: ExecHooks;
+
+  /** Use {@link attachCloaking}. */
+  constructor(tvmm: Tvmm, opts: CloakOptions, wrap: (engine: CloakEngine, vm: VmId, tid: number, proc: Proc, ch: UserChannel) => Proc) {
+    this.#tvmm = tvmm;
+    this.suite = opts.suite === undefined ? 'xchacha20-poly1305' : checkOneOf('suite', opts.suite, CLOAK_SUITES);
+    this.policy = opts.policy === undefined ? 'terminate' : checkOneOf('policy', opts.policy, ['terminate', 'halt'] as const);
+    this.contextPolicy = opts.contextPolicy === undefined ? 'restore' : checkOneOf('contextPolicy', opts.contextPolicy, ['restore', 'detect'] as const);
+    this.cloakedPathPrefix = opts.cloakedPathPrefix === undefined ? '/cloaked/' : checkString('cloakedPathPrefix', opts.cloakedPathPrefix, { nonEmpty: true, max: 256 });
+    this.#alarmPerMs = opts.pagingAlarmPerMs === undefined ? 200 : checkInt('pagingAlarmPerMs', opts.pagingAlarmPerMs, 1);
+    this.#crypto = opts.crypto === undefined ? nobleProvider : (checkObject('crypto', opts.crypto) as unknown as CryptoProvider);
+    const cp = opts.cloakPrograms;
+    if (cp === undefined) this.#isCloaked = () => false;
+    else if (typeof cp === 'function') this.#isCloaked = checkFunction('cloakPrograms', cp) as (p: string) => boolean;
+    else {
+      if (!Array.isArray(cp)) throw new TypeError('cloakPrograms must be an array of program names or a predicate');
+      const set = new Set(cp.map((p, i) => checkString(`cloakPrograms[${i}]`, p, { nonEmpty: true })));
+      this.#isCloaked = (p) => set.has(p);
+    }
+    this.#nv = opts.nv === undefined ? new MemoryNvStore() : (checkObject('nv', opts.nv) as unknown as CloakNvStore);
+    this.#cipher = new PageCipher(this.suite, this.#crypto);
+    this.#nb = this.#cipher.geometry.nonceBytes;
+    this.#tb = this.#cipher.geometry.tagBytes;
+    const sim = tvmm.sim;
+    // Reserve a fresh epoch persistently BEFORE any encryption (threat CLK-26).
+    this.epoch = this.#nv.advance('cloak.epoch');
+    if (sim.realRandomness) {
+      this.#rand = (out) => void globalThis.crypto.getRandomValues(out);
+    } else {
+      const rng = sim.rng.fork(`cloak/epoch/${this.epoch}`);
+      this.#rand = (out) => void rng.bytes(out.length, out);
+    }
+    let secret = this.#nv.getSecret();
+    if (!secret) {
+      secret = new Uint8Array(32);
+      if (sim.realRandomness) globalThis.crypto.getRandomValues(secret);
+      else sim.rng.fork('cloak/secret').bytes(32, secret);
+      this.#nv.setSecret(secret);
+    }
+    this.#secret = secret;
+    this.#grow(256);
+    this.hook = Object.freeze({ prepare: (vm: VmId, g: Gppn, d: DomainId, w: boolean, gva?: number) => this.#prepare(vm, g, d, w, gva) });
+    this.execHooks = Object.freeze({
+      domainOf: (vm: VmId, tid: number) => this.#threadDomain.get(tkey(vm, tid)) ?? KERNEL_DOMAIN,
+      wrapProc: (vm: VmId, tid: number, proc: Proc, ch: UserChannel) => wrap(this, vm, tid, proc, ch),
+      onTrap: (vm: VmId, tid: number, regs: Uint32Array, kind: string) => this.#onTrap(vm, tid, regs, kind),
+      onResume: (vm: VmId, tid: number, regs: Uint32Array) => this.#onResume(vm, tid, regs),
+      onExit: (vm: VmId, tid: number) => this.#onExit(vm, tid),
+      onFork: (vm: VmId, parent: number, child: number) => this.#onFork(vm, parent, child),
+    });
+  }
+
+  // ================================================================ public inspection
+
+  /** Counters (a copy). */
+  stats(): CloakStats {
+    return { ...this.#stats, records: this.#byKey.size, liveDomains: [...this.#domains.values()].filter((d) => !d.terminated).length };
+  }
+
+  /** Every violation so far (copies). */
+  violations(): CloakViolation[] {
+    return this.#violations.map((v) => ({ ...v }));
+  }
+
+  /** True when `program` is cloaked by the loader. */
+  isCloakedProgram(program: string): boolean {
+    return this.#isCloaked(checkString('program', program));
+  }
+
+  /** The cloaking domain of a thread (0 = uncloaked). */
+  domainOf(vm: VmId, tid: number): number {
+    return this.#threadDomain.get(tkey(checkInt('vm', vm, 0, 0xffff), checkInt('tid', tid, 0))) ?? KERNEL_DOMAIN;
+  }
+
+  /** Whether domain `d` was terminated (and why). */
+  domainStatus(d: number): { exists: boolean; terminated: boolean; kind?: ViolationKind; code?: TerraErrorCode } {
+    const dom = this.#domains.get(checkInt('domain', d, 0));
+    if (!dom) return { exists: false, terminated: false };
+    return {
+      exists: true, terminated: dom.terminated,
+      ...(dom.terminatedKind ? { kind: dom.terminatedKind } : {}),
+      ...(dom.terminatedCode ? { code: dom.terminatedCode } : {}),
+    };
+  }
+
+  /**
+   * The state name of the page at virtual page `vpn` of domain `d` (TVMM metadata, for tests and
+   * tools): `none` when no record exists.
+   */
+  pageState(d: number, vpn: number): (typeof CLOAK_STATE_NAMES)[number] | 'none' | 'uncloaked' {
+    const dom = this.#domains.get(checkInt('domain', d, 1));
+    if (!dom) throw new TerraError('NOT_FOUND', `no domain ${d}`);
+    checkInt('vpn', vpn, 0, VPN_LIMIT - 1);
+    const reg = this.#region(dom, vpn);
+    if (!reg) return 'uncloaked';
+    const r = this.#byKey.get(reg.rid * PAGE_KEY + reg.pageBase + vpn - reg.start);
+    return r === undefined ? 'none' : CLOAK_STATE_NAMES[this.#state[r]];
+  }
+
+  /** Version of the page at `vpn` of domain `d` (0 = never encrypted or no record). */
+  pageVersion(d: number, vpn: number): number {
+    const dom = this.#domains.get(checkInt('domain', d, 1));
+    if (!dom) throw new TerraError('NOT_FOUND', `no domain ${d}`);
+    const reg = this.#region(dom, checkInt('vpn', vpn, 0, VPN_LIMIT - 1));
+    if (!reg) return 0;
+    const r = this.#byKey.get(reg.rid * PAGE_KEY + reg.pageBase + vpn - reg.start);
+    return r === undefined ? 0 : this.#version[r];
+  }
+
+  // ================================================================ records
+
+  #grow(n: number): void {
+    const cap = Math.max(n, this.#cap * 2);
+    const g8 = (a: Uint8Array, w = 1) => { const b = new Uint8Array(cap * w); b.set(a); return b; };
+    const g16 = (a: Uint16Array) => { const b = new Uint16Array(cap); b.set(a); return b; };
+    const g32 = (a: Uint32Array) => { const b = new Uint32Array(cap); b.set(a); return b; };
+    const gi = (a: Int32Array) => { const b = new Int32Array(cap).fill(-1); b.set(a); return b; };
+    this.#state = g8(this.#state);
+    this.#vm = g16(this.#vm);
+    this.#rid = g32(this.#rid);
+    this.#page = g32(this.#page);
+    this.#gppn = gi(this.#gppn);
+    this.#mpn = g32(this.#mpn);
+    this.#version = g32(this.#version);
+    this.#bindDomain = g32(this.#bindDomain);
+    this.#bindRid = g32(this.#bindRid);
+    this.#nonce = g8(this.#nonce, this.#nb);
+    this.#tag = g8(this.#tag, this.#tb);
+    this.#prevVersion = g32(this.#prevVersion);
+    this.#prevBindDomain = g32(this.#prevBindDomain);
+    this.#prevBindRid = g32(this.#prevBindRid);
+    this.#prevNonce = g8(this.#prevNonce, this.#nb);
+    this.#prevTag = g8(this.#prevTag, this.#tb);
+    this.#cap = cap;
+  }
+
+  #newRecord(res: Resource, page: number): number {
+    let r: number;
+    if (this.#free.length) r = this.#free.pop()!;
+    else {
+      if (this.#next === this.#cap) this.#grow(this.#cap * 2);
+      r = this.#next++;
+    }
+    this.#state[r] = CloakState.ENC;
+    this.#vm[r] = res.vm;
+    this.#rid[r] = res.rid;
+    this.#page[r] = page;
+    this.#gppn[r] = -1;
+    this.#mpn[r] = 0;
+    this.#version[r] = 0;
+    this.#prevVersion[r] = 0;
+    this.#bindDomain[r] = res.bindDomain;
+    this.#bindRid[r] = res.bindRid;
+    this.#byKey.set(res.rid * PAGE_KEY + page, r);
+    res.recs.push(r);
+    return r;
+  }
+
+  #freeRecord(r: number): void {
+    this.#byKey.delete(this.#rid[r] * PAGE_KEY + this.#page[r]);
+    this.#state[r] = CloakState.FREE;
+    this.#version[r] = 0;
+    this.#prevVersion[r] = 0;
+    this.#nonce.fill(0, r * this.#nb, (r + 1) * this.#nb);
+    this.#tag.fill(0, r * this.#tb, (r + 1) * this.#tb);
+    this.#prevNonce.fill(0, r * this.#nb, (r + 1) * this.#nb);
+    this.#prevTag.fill(0, r * this.#tb, (r + 1) * this.#tb);
+    this.#free.push(r);
+  }
+
+  #maps(vm: number): VmMaps {
+    let m = this.#vmMaps.get(vm);
+    if (!m) {
+      const pages = this.#tvmm.memory.pmap(vm as VmId).pages;
+      m = { plain: new Int32Array(pages).fill(-1), last: new Int32Array(pages).fill(-1) };
+      this.#vmMaps.set(vm, m);
+    }
+    return m;
+  }
+
+  #keyFor(vm: number, bindDomain: number, bindRid: number): Uint8Array {
+    const name = bindDomain === 0 ? `file/${vm}/${bindRid}` : `anon/${vm}/${bindDomain}/${bindRid}/${this.epoch}`;
+    let k = this.#keys.get(name);
+    if (!k) {
+      const file = bindDomain === 0 ? this.#fileKeyInfo.get(`${vm}/${bindRid}`) : undefined;
+      const info = new TextEncoder().encode(`terracloak/cloak/${this.suite}/${file ?? name}`);
+      k = this.#crypto.hkdfSha256(this.#secret, new TextEncoder().encode('terracloak/cloak/v1'), info, this.#cipher.geometry.keyBytes);
+      this.#keys.set(name, k);
+    }
+    return k;
+  }
+  readonly #fileKeyInfo = new Map<string, string>();
+
+  #fillNonce(r: number): void {
+    const nb = this.#nb, o = r * nb, n = this.#nonce;
+    if (this.suite === 'overshadow-2008') {
+      this.#rand(n.subarray(o, o + 16));
+      return;
+    }
+    const c = this.#nonceCounter++;
+    const e = this.epoch;
+    n[o] = e >>> 24; n[o + 1] = (e >>> 16) & 255; n[o + 2] = (e >>> 8) & 255; n[o + 3] = e & 255;
+    const hi = Math.floor(c / 2 ** 32), lo = c >>> 0;
+    n[o + 4] = hi >>> 24; n[o + 5] = (hi >>> 16) & 255; n[o + 6] = (hi >>> 8) & 255; n[o + 7] = hi & 255;
+    n[o + 8] = lo >>> 24; n[o + 9] = (lo >>> 16) & 255; n[o + 10] = (lo >>> 8) & 255; n[o + 11] = lo & 255;
+    if (nb === 24) this.#rand(n.subarray(o + 12, o + 24));
+  }
+
+  // ================================================================ the state machine
+
+  /** Transition 1 (PT_RW → ENC, new IV) or 5 (PT_RO → ENC, reuse (IV, H)). */
+  #encrypt(r: number): void {
+    const vm = this.#vm[r] as VmId;
+    const g = this.#gppn[r];
+    const maps = this.#maps(vm);
+    const pm = this.#tvmm.memory.pmap(vm);
+    const st = this.#state[r];
+    if (maps.plain[g] === r) maps.plain[g] = -1;
+    const m = pm.mpn[g];
+    this.#state[r] = CloakState.ENC;
+    if (m !== this.#mpn[r] || !(pm.state[g] & PageState.PRESENT)) {
+      // The plaintext frame vanished under us (the guest remapped or ballooned the GPPN): nothing
+      // to encrypt; the page's old metadata stays, so the next app access fails verification.
+      pm.state[g] &= ~PageState.CLOAKED;
+      return;
+    }
+    const frame = this.#tvmm.machine.bytes(m as Mpn);
+    const nb = this.#nb, tb = this.#tb;
+    if (st === CloakState.PT_RW) {
+      if (this.#version[r] > 0) {
+        this.#prevVersion[r] = this.#version[r];
+        this.#prevBindDomain[r] = this.#bindDomain[r];
+        this.#prevBindRid[r] = this.#bindRid[r];
+        this.#prevNonce.set(this.#nonce.subarray(r * nb, r * nb + nb), r * nb);
+        this.#prevTag.set(this.#tag.subarray(r * tb, r * tb + tb), r * tb);
+      }
+      const res = this.#resources.get(this.#rid[r])!;
+      this.#version[r]++;
+      this.#bindDomain[r] = res.bindDomain;
+      this.#bindRid[r] = res.bindRid;
+      this.#fillNonce(r);
+      this.#stats.encryptions++;
+    } else this.#stats.reencryptions++;
+    this.#cipher.bind(vm, this.#bindDomain[r], this.#bindRid[r], this.#page[r], this.#version[r]);
+    this.#cipher.seal(this.#keyFor(vm, this.#bindDomain[r], this.#bindRid[r]), frame, this.#nonce, r * nb, this.#tag, r * tb);
+    maps.last[g] = r;
+    pm.state[g] &= ~PageState.CLOAKED;
+    this.#tvmm.machine.flags[m] &= ~FrameFlag.CLOAKED;
+    this.#tvmm.memory.invalidate(vm, g as Gppn);
+    const costs = this.#tvmm.sim.costs;
+    this.#tvmm.sim.clock.advance(costs.cloakTransition + costs.cryptoPerByte * PAGE_SIZE);
+  }
+
+  #systemAccess(vm: VmId, g: number): void {
+    const maps = this.#maps(vm);
+    const r = maps.plain[g];
+    if (r >= 0) this.#encrypt(r);
+    else this.#tvmm.memory.pmap(vm).state[g] &= ~PageState.CLOAKED;
+  }
+
+  #appAccess(dom: Domain, g: number, r: number, write: boolean): boolean {
+    const vm = dom.vm as VmId;
+    const pm = this.#tvmm.memory.pmap(vm);
+    const maps = this.#maps(vm);
+    const st = this.#state[r];
+    if (st === CloakState.PT_RW || st === CloakState.PT_RO) {
+      if (this.#gppn[r] === g && pm.mpn[g] === this.#mpn[r] && pm.state[g] & PageState.PRESENT && maps.plain[g] === r) {
+        if (st === CloakState.PT_RO && write) {
+          this.#state[r] = CloakState.PT_RW; // transition 4: the (IV, H) are stale from now on
+          return false;
+        }
+        return st === CloakState.PT_RO;
+      }
+      this.#encrypt(r);
+    }
+    this.#pagingFault();
+    let aliased = false;
+    const other = maps.plain[g];
+    if (other >= 0 && other !== r) {
+      this.#encrypt(other);
+      aliased = true;
+    }
+    const m = this.#tvmm.memory.resolve(vm, g as Gppn, true);
+    const frame = this.#tvmm.machine.bytes(m);
+    const costs = this.#tvmm.sim.costs;
+    let next: number = write ? CloakState.PT_RW : CloakState.PT_RO;
+    if (this.#version[r] === 0) {
+      // No metadata: a fresh page is zero in the app's view whatever the kernel put there (CLK-07).
+      frame.fill(0);
+      next = CloakState.PT_RW;
+      this.#stats.freshPages++;
+      this.#tvmm.sim.clock.advance(costs.cloakTransition + costs.pageZero);
+    } else {
+      this.#cipher.bind(vm, this.#bindDomain[r], this.#bindRid[r], this.#page[r], this.#version[r]);
+      const key = this.#keyFor(vm, this.#bindDomain[r], this.#bindRid[r]);
+      if (!this.#cipher.open(key, frame, this.#nonce, r * this.#nb, this.#tag, r * this.#tb)) {
+        const kind = aliased ? 'alias' : this.#isReplay(r, frame) ? 'replay' : maps.last[g] >= 0 && maps.last[g] !== r ? 'remap' : 'mac';
+        this.violation(dom.id, this.#rid[r], this.#page[r], kind, `cloaked page ${this.#page[r]} of resource ${this.#rid[r]} failed verification (${kind})`);
+      }
+      this.#stats.decryptions++;
+      this.#tvmm.sim.clock.advance(costs.cloakTransition + costs.cryptoPerByte * PAGE_SIZE);
+    }
+    this.#state[r] = next;
+    this.#gppn[r] = g;
+    this.#mpn[r] = m;
+    maps.plain[g] = r;
+    pm.state[g] |= PageState.CLOAKED;
+    this.#tvmm.machine.flags[m] |= FrameFlag.CLOAKED;
+    this.#tvmm.memory.invalidate(vm, g as Gppn);
+    return next === CloakState.PT_RO;
+  }
+
+  /** Classification only (failure path): does the frame verify as the previous version? */
+  #isReplay(r: number, frame: Uint8Array): boolean {
+    if (this.#prevVersion[r] === 0) return false;
+    const vm = this.#vm[r];
+    const s = this.#scratch;
+    s.set(frame);
+    this.#cipher.bind(vm, this.#prevBindDomain[r], this.#prevBindRid[r], this.#page[r], this.#prevVersion[r]);
+    return this.#cipher.open(this.#keyFor(vm, this.#prevBindDomain[r], this.#prevBindRid[r]), s, this.#prevNonce, r * this.#nb, this.#prevTag, r * this.#tb);
+  }
+
+  #pagingFault(): void {
+    const now = this.#tvmm.sim.clock.now;
+    if (now - this.#faultWindowStart > 1_000_000) {
+      this.#faultWindowStart = now;
+      this.#faultWindowCount = 0;
+    }
+    if (++this.#faultWindowCount === this.#alarmPerMs) {
+      this.#stats.pagingAlarms++;
+      this.#tvmm.sim.trace.security('cloak.paging-anomaly', undefined, { faultsPerMs: this.#faultWindowCount });
+    }
+  }
+
+  #region(dom: Domain, vpn: number): Region | undefined {
+    const rs = dom.regions;
+    for (let i = rs.length - 1; i >= 0; i--) {
+      const x = rs[i];
+      if (vpn >= x.start && vpn < x.end) return x.rid < 0 ? undefined : x;
+    }
+    return undefined;
+  }
+
+  #prepare(vm: VmId, g: Gppn, domain: DomainId, write: boolean, gva: number | undefined): boolean {
+    if (domain === KERNEL_DOMAIN || gva === undefined) {
+      this.#systemAccess(vm, g);
+      return false;
+    }
+    const dom = this.#domains.get(domain);
+    if (!dom || dom.terminated) throw new TerraError('DOMAIN_TERMINATED', `cloaking domain ${domain} was terminated`);
+    const vpn = gva >>> 12;
+    const reg = this.#region(dom, vpn);
+    if (!reg) {
+      this.#systemAccess(vm, g);
+      return false;
+    }
+    const page = reg.pageBase + vpn - reg.start;
+    let r = this.#byKey.get(reg.rid * PAGE_KEY + page);
+    if (r === undefined) r = this.#newRecord(this.#resources.get(reg.rid)!, page);
+    return this.#appAccess(dom, g, r, write);
+  }
+
+  // ================================================================ violations
+
+  /**
+   * Records a typed violation (security event), applies the policy (terminate the domain, zeroizing
+   * its keys and plaintext; or halt the VM) and throws the matching TerraError. Never returns.
+   */
+  violation(domain: number, rid: number, page: number, kind: ViolationKind, message: string): never {
+    const dom = this.#domains.get(domain);
+    const vm = dom?.vm ?? 0;
+    const code = CODE[kind];
+    this.#stats.violations++;
+    this.#violations.push({ vm, domain, rid, page, kind, code, t: this.#tvmm.sim.clock.now });
+    this.#tvmm.sim.trace.security('cloak.violation', vm, { domain, rid, page, kind, code });
+    if (dom && !dom.terminated) {
+      this.#teardown(dom, true);
+      dom.terminated = true;
+      dom.terminatedKind = kind;
+      dom.terminatedCode = code;
+    }
+    if (this.policy === 'halt' && dom) {
+      try {
+        this.#tvmm.halt(vm as VmId, `CLOAK_${kind.toUpperCase()}`);
+      } catch {
+        /* already halted or off */
+      }
+    }
+    throw new TerraError(code, message, { vm, domain, rid, page, kind });
+  }
+
+  #teardown(dom: Domain, zeroize: boolean): void {
+    for (const rid of dom.rids) {
+      const res = this.#resources.get(rid);
+      if (!res) continue;
+      for (const r of res.recs) {
+        if (this.#state[r] === CloakState.FREE || this.#rid[r] !== rid) continue;
+        const st = this.#state[r];
+        if (st === CloakState.PT_RW || st === CloakState.PT_RO) this.#scrubPlain(r, zeroize);
+        this.#freeRecord(r);
+      }
+      this.#resources.delete(rid);
+      if (res.kind === 'anon') {
+        const k = this.#keys.get(`anon/${res.vm}/${res.bindDomain}/${res.bindRid}/${this.epoch}`);
+        k?.fill(0);
+        this.#keys.delete(`anon/${res.vm}/${res.bindDomain}/${res.bindRid}/${this.epoch}`);
+      }
+    }
+    dom.rids.clear();
+    dom.regions = [];
+    for (const [k, d] of this.#threadDomain) if (d === dom.id) this.#threadDomain.delete(k);
+    this.#ctc.delete(tkey(dom.vm, dom.tid));
+  }
+
+  /** Removes a plaintext page from memory: a file page is encrypted (its data must persist); anything else is zeroed. */
+  #scrubPlain(r: number, zeroize: boolean): void {
+    const vm = this.#vm[r] as VmId;
+    const g = this.#gppn[r];
+    const maps = this.#maps(vm);
+    const res = this.#resources.get(this.#rid[r]);
+    if (!zeroize && res?.kind === 'file') {
+      this.#encrypt(r);
+      return;
+    }
+    let pm;
+    try {
+      pm = this.#tvmm.memory.pmap(vm);
+    } catch {
+      return;
+    }
+    if (maps.plain[g] === r) maps.plain[g] = -1;
+    if (pm.mpn[g] === this.#mpn[r] && pm.state[g] & PageState.PRESENT) {
+      this.#tvmm.machine.bytes(this.#mpn[r] as Mpn).fill(0);
+      this.#tvmm.machine.flags[this.#mpn[r]] &= ~FrameFlag.CLOAKED;
+    }
+    pm.state[g] &= ~PageState.CLOAKED;
+    this.#tvmm.memory.invalidate(vm, g as Gppn);
+  }
+
+  // ================================================================ domains (context identification)
+
+  #newResource(dom: Domain, kind: 'anon' | 'file', bind?: { domain: number; rid: number }, fileId?: Uint32Array): Resource {
+    const rid = this.#nextRid++;
+    const res: Resource = {
+      rid, vm: dom.vm, domain: dom.id, kind,
+      bindDomain: bind ? bind.domain : dom.id,
+      bindRid: bind ? bind.rid : rid,
+      recs: [],
+      ...(fileId ? { fileId } : {}),
+    };
+    this.#resources.set(rid, res);
+    dom.rids.add(rid);
+    return res;
+  }
+
+  #newDomain(vm: number, tid: number, program: string): Domain {
+    const id = this.#nextDomain++;
+    const dom: Domain = { id, vm, tid, program, regions: [], rids: new Set(), terminated: false, forkChild: false, anonRid: 0 };
+    this.#domains.set(id, dom);
+    const anon = this.#newResource(dom, 'anon');
+    dom.anonRid = anon.rid;
+    // The whole user address space is cloaked; the shim punches uncloaked holes for its buffers.
+    dom.regions.push({ start: 0, end: VPN_LIMIT, rid: anon.rid, pageBase: 0 });
+    this.#threadDomain.set(tkey(vm, tid), id);
+    this.#stats.domains++;
+    this.#tvmm.sim.trace.emit('cloak', 'domain.create', vm, { domain: id, tid, program });
+    return dom;
+  }
+
+  /** Shim state of the domain a thread runs in (TVMM memory), or undefined. */
+  shimState<T>(vm: number, tid: number): T | undefined {
+    const d = this.#threadDomain.get(tkey(vm, tid));
+    return d === undefined ? undefined : (this.#domains.get(d)?.shim as T | undefined);
+  }
+
+  /** Stores shim state for the thread's domain. */
+  setShimState(vm: number, tid: number, s: unknown): void {
+    const d = this.#threadDomain.get(tkey(vm, tid));
+    const dom = d === undefined ? undefined : this.#domains.get(d);
+    if (dom) dom.shim = s;
+  }
+
+  /** A pending context violation noticed at resume (detect policy), cleared when read. */
+  takePendingViolation(vm: number, tid: number): ViolationKind | undefined {
+    const d = this.#threadDomain.get(tkey(vm, tid));
+    const dom = d === undefined ? undefined : this.#domains.get(d);
+    const v = dom?.pendingViolation;
+    if (dom) delete dom.pendingViolation;
+    return v;
+  }
+
+  /** Called by the shim when a thread's Proc is (re)built: returns 'fork-child' when the thread inherits a cloaked domain. */
+  claimThread(vm: number, tid: number): 'fork-child' | 'fresh' {
+    const d = this.#threadDomain.get(tkey(vm, tid));
+    const dom = d === undefined ? undefined : this.#domains.get(d);
+    if (dom?.forkChild) {
+      dom.forkChild = false;
+      return 'fork-child';
+    }
+    if (dom) {
+      // exec: the old image is gone; its plaintext is scrubbed and a fresh shim starts.
+      this.#teardown(dom, true);
+      dom.terminated = true;
+      this.#tvmm.sim.trace.emit('cloak', 'domain.exec', vm, { domain: dom.id });
+    }
+    return 'fresh';
+  }
+
+  /** Drops TLB entries of every context of the domain (its address-space identity changed). */
+  #flushDomain(dom: Domain): void {
+    for (const c of this.#tvmm.mmu.contexts(dom.vm as VmId)) if (c.domain === dom.id) c.flush();
+  }
+
+  #callerDomain(caller: Caller): Domain {
+    if (caller.mode !== 'user' || caller.tid === undefined) throw new TerraError('ISOLATION_VIOLATION', 'cloaking hypercalls are for user-mode shims only');
+    const d = this.#threadDomain.get(tkey(caller.vm, caller.tid));
+    const dom = d === undefined ? undefined : this.#domains.get(d);
+    if (!dom) throw new TerraError('ISOLATION_VIOLATION', 'the caller is not a cloaked context');
+    if (dom.terminated) throw new TerraError('DOMAIN_TERMINATED', `domain ${dom.id} was terminated`);
+    return dom;
+  }
+
+  /** Registers the engine's hypercalls (called by attachCloaking). */
+  registerHypercalls(): void {
+    const t = this.#tvmm;
+    t.registerHypercall(HC.CLOAK_REGISTER, 'cloak.register', (caller) => {
+      if (caller.mode !== 'user' || caller.tid === undefined) return HCERR.EPERM;
+      const k = tkey(caller.vm, caller.tid);
+      const existing = this.#threadDomain.get(k);
+      if (existing !== undefined && !this.#domains.get(existing)!.terminated) return HCERR.EBUSY;
+      const th = t.internalVm(caller.vm).executor.threads.get(caller.tid);
+      return this.#newDomain(caller.vm, caller.tid, th?.program ?? '?').id;
+    });
+    t.registerHypercall(HC.CLOAK_CREATE_RESOURCE, 'cloak.create-resource', (caller, args) => {
+      const dom = this.#callerDomain(caller);
+      if (args.length !== 0) return HCERR.EINVAL;
+      return this.#newResource(dom, 'anon').rid;
+    });
+    t.registerHypercall(HC.CLOAK_MAP, 'cloak.map', (caller, args) => {
+      const dom = this.#callerDomain(caller);
+      if (args.length !== 4) return HCERR.EINVAL;
+      const [rid, vpn, n, base] = args as [number, number, number, number];
+      checkInt('vpn', vpn, 0, VPN_LIMIT - 1);
+      checkInt('npages', n, 1, VPN_LIMIT - vpn);
+      checkInt('pageBase', base, 0, PAGE_KEY - n);
+      if (!dom.rids.has(rid)) return HCERR.EPERM;
+      dom.regions = dom.regions.filter((x) => !(x.start === vpn && x.end === vpn + n));
+      dom.regions.push({ start: vpn, end: vpn + n, rid, pageBase: base });
+      this.#flushDomain(dom);
+      return 0;
+    });
+    t.registerHypercall(HC.CLOAK_UNMAP, 'cloak.unmap', (caller, args) => {
+      const dom = this.#callerDomain(caller);
+      if (args.length !== 2) return HCERR.EINVAL;
+      const vpn = checkInt('vpn', args[0], 0, VPN_LIMIT - 1);
+      const n = checkInt('npages', args[1], 1, VPN_LIMIT - vpn);
+      dom.regions.push({ start: vpn, end: vpn + n, rid: -1, pageBase: 0 });
+      this.#flushDomain(dom);
+      return 0;
+    });
+    t.registerHypercall(HC.CLOAK_FILE, 'cloak.file', (caller, args) => this.#fileHypercall(this.#callerDomain(caller), caller, args));
+    t.registerHypercall(CLOAK_HC.RANDOM, 'cloak.random', (caller) => {
+      this.#callerDomain(caller);
+      const b = new Uint8Array(4);
+      this.#rand(b);
+      return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+    });
+    t.registerHypercall(CLOAK_HC.TIME, 'cloak.time', (caller) => {
+      this.#callerDomain(caller);
+      return Math.floor(t.sim.clock.now / 1000);
+    });
+    t.onLifecycle((vm, state) => {
+      if (state === 'off' || state === 'destroyed' || state === 'halted') this.#dropVm(vm);
+    });
+  }
+
+  #dropVm(vm: number): void {
+    for (const dom of this.#domains.values()) {
+      if (dom.vm !== vm || dom.terminated) continue;
+      this.#teardown(dom, true);
+      dom.terminated = true;
+    }
+    this.#vmMaps.delete(vm);
+  }
+
+  // ================================================================ cloaked files (metadata)
+
+  /** File hypercalls: OPEN(id words ×7) → rid; LOAD(rid, gva, len) → size | error; STORE(rid, gva, max, size) → length; CLOSE(rid). */
+  #fileHypercall(dom: Domain, caller: Caller, args: readonly number[]): number {
+    const op = args[0];
+    if (op === CLOAK_FILE_OP.OPEN) {
+      if (args.length !== 8) return HCERR.EINVAL;
+      const id = new Uint32Array(7);
+      for (let i = 0; i < 7; i++) id[i] = checkInt('file id word', args[i + 1], 0, 0xffffffff);
+      const hex = [...id].map((w) => w.toString(16).padStart(8, '0')).join('');
+      const bindRid = id[0];
+      this.#fileKeyInfo.set(`${dom.vm}/${bindRid}`, `file/${dom.vm}/${hex}`);
+      return this.#newResource(dom, 'file', { domain: 0, rid: bindRid }, id).rid;
+    }
+    const rid = args[1];
+    const res = typeof rid === 'number' ? this.#resources.get(rid) : undefined;
+    if (!res || res.kind !== 'file' || !dom.rids.has(res.rid)) return HCERR.EPERM;
+    const counterName = `cloak.file/${dom.vm}/${[...res.fileId!].map((w) => w.toString(16).padStart(8, '0')).join('')}`;
+    const space = this.#tvmm.mmu.context(dom.vm as VmId, caller.root as Gppn, KERNEL_DOMAIN, false);
+    if (op === CLOAK_FILE_OP.LOAD) {
+      if (args.length !== 4) return HCERR.EINVAL;
+      const len = checkInt('len', args[3], 0, 1 << 20);
+      const blob = len === 0 ? new Uint8Array(0) : space.read(checkInt('gva', args[2], 0, 0xbfffffff), len);
+      return this.#loadFileMeta(dom, res, blob, counterName);
+    }
+    if (op === CLOAK_FILE_OP.STORE) {
+      if (args.length !== 5) return HCERR.EINVAL;
+      const gva = checkInt('gva', args[2], 0, 0xbfffffff);
+      const max = checkInt('max', args[3], 0, 1 << 20);
+      const size = checkInt('size', args[4], 0, 0xffffffff);
+      const blob = this.#storeFileMeta(res, size, counterName);
+      if (blob.length > max) return HCERR.ENOMEM;
+      space.write(gva, blob);
+      return blob.length;
+    }
+    if (op === CLOAK_FILE_OP.CLOSE) {
+      for (const r of res.recs) {
+        if (this.#state[r] === CloakState.FREE || this.#rid[r] !== res.rid) continue;
+        const st = this.#state[r];
+        if (st === CloakState.PT_RW || st === CloakState.PT_RO) this.#encrypt(r);
+        this.#freeRecord(r);
+      }
+      this.#resources.delete(res.rid);
+      dom.rids.delete(res.rid);
+      dom.regions = dom.regions.filter((x) => x.rid !== res.rid);
+      this.#flushDomain(dom);
+      return 0;
+    }
+    return HCERR.EINVAL;
+  }
+
+  #metaKey(res: Resource): Uint8Array {
+    return this.#crypto.hkdfSha256(this.#secret, new TextEncoder().encode('terracloak/cloak/meta/v1'), new Uint8Array(res.fileId!.buffer.slice(0)), 32);
+  }
+
+  #metaAad(res: Resource, counter: number): Uint8Array {
+    const a = new Uint8Array(8 + 28 + 8);
+    a.set(new TextEncoder().encode('TCLKMETA'));
+    a.set(new Uint8Array(res.fileId!.buffer.slice(0)), 8);
+    new DataView(a.buffer).setUint32(36, res.vm, true);
+    new DataView(a.buffer).setUint32(40, counter, true);
+    return a;
+  }
+
+  #storeFileMeta(res: Resource, size: number, counterName: string): Uint8Array {
+    // Pages still in plaintext are not what the kernel holds; the shim writes them out first.
+    const live = res.recs.filter((r) => this.#state[r] !== CloakState.FREE && this.#rid[r] === res.rid && this.#version[r] > 0);
+    const nb = this.#nb, tb = this.#tb;
+    const entry = 8 + nb + tb;
+    const body = new Uint8Array(8 + live.length * entry);
+    const dv = new DataView(body.buffer);
+    dv.setUint32(0, size, true);
+    dv.setUint32(4, live.length, true);
+    live.forEach((r, i) => {
+      const o = 8 + i * entry;
+      const useCur = this.#state[r] !== CloakState.PT_RW;
+      dv.setUint32(o, this.#page[r], true);
+      dv.setUint32(o + 4, useCur ? this.#version[r] : 0, true);
+      body.set(this.#nonce.subarray(r * nb, r * nb + nb), o + 8);
+      body.set(this.#tag.subarray(r * tb, r * tb + tb), o + 8 + nb);
+    });
+    // Freshness: reserve the next counter value persistently before the blob exists (CLK-22).
+    const counter = this.#nv.advance(counterName);
+    const nonce = new Uint8Array(24);
+    this.#rand(nonce);
+    const sealed = this.#crypto.aeadSeal('xchacha20-poly1305', this.#metaKey(res), nonce, body, this.#metaAad(res, counter));
+    const out = new Uint8Array(4 + 24 + sealed.length);
+    new DataView(out.buffer).setUint32(0, counter, true);
+    out.set(nonce, 4);
+    out.set(sealed, 28);
+    this.#tvmm.sim.trace.emit('cloak', 'file.meta.store', res.vm, { rid: res.rid, counter, pages: live.length });
+    return out;
+  }
+
+  #loadFileMeta(dom: Domain, res: Resource, blob: Uint8Array, counterName: string): number {
+    const current = this.#nv.counter(counterName);
+    if (blob.length === 0) {
+      if (current === 0) return 0; // a new file
+      this.violation(dom.id, res.rid, 0, 'replay', 'cloaked file metadata is missing (rollback)');
+    }
+    if (blob.length < 28 + 16 + 8) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata is malformed');
+    const counter = new DataView(blob.buffer, blob.byteOffset).getUint32(0, true);
+    const body = this.#crypto.aeadOpen('xchacha20-poly1305', this.#metaKey(res), blob.subarray(4, 28), blob.subarray(28), this.#metaAad(res, counter));
+    if (body === null) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata failed authentication');
+    if (counter !== current) this.#rollback(dom, res, `cloaked file metadata version ${counter} is not the current ${current}`);
+    const dv = new DataView(body.buffer, body.byteOffset);
+    const size = dv.getUint32(0, true);
+    const n = dv.getUint32(4, true);
+    const nb = this.#nb, tb = this.#tb, entry = 8 + nb + tb;
+    if (body.length !== 8 + n * entry) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata has the wrong length');
+    for (let i = 0; i < n; i++) {
+      const o = 8 + i * entry;
+      const page = dv.getUint32(o, true);
+      const r = this.#byKey.get(res.rid * PAGE_KEY + page) ?? this.#newRecord(res, page);
+      this.#state[r] = CloakState.ENC;
+      this.#version[r] = dv.getUint32(o + 4, true);
+      this.#nonce.set(body.subarray(o + 8, o + 8 + nb), r * nb);
+      this.#tag.set(body.subarray(o + 8 + nb, o + 8 + nb + tb), r * tb);
+    }
+    return size;
+  }
+
+  #rollback(dom: Domain, res: Resource, msg: string): never {
+    // A stale but authentic metadata version: the freshness root says otherwise (CLK-22).
+    this.#stats.violations++;
+    this.#violations.push({ vm: dom.vm, domain: dom.id, rid: res.rid, page: 0, kind: 'replay', code: 'ROLLBACK_DETECTED', t: this.#tvmm.sim.clock.now });
+    this.#tvmm.sim.trace.security('cloak.violation', dom.vm, { domain: dom.id, rid: res.rid, page: 0, kind: 'replay', code: 'ROLLBACK_DETECTED' });
+    this.#teardown(dom, true);
+    dom.terminated = true;
+    dom.terminatedKind = 'replay';
+    dom.terminatedCode = 'ROLLBACK_DETECTED';
+    throw new TerraError('ROLLBACK_DETECTED', msg, { vm: dom.vm, domain: dom.id, rid: res.rid });
+  }
+
+  // ================================================================ secure control transfer (CTC)
+
+  #onTrap(vm: VmId, tid: number, regs: Uint32Array, kind: string): void {
+    const d = this.#threadDomain.get(tkey(vm, tid));
+    if (d === undefined) return;
+    const k = tkey(vm, tid);
+    if (kind === 'exit' || kind === 'killed') {
+      regs.fill(0);
+      this.#ctc.delete(k);
+      return;
+    }
+    let c = this.#ctc.get(k);
+    if (!c) {
+      c = { saved: new Uint32Array(NREGS), exposed: new Uint32Array(NREGS), kind, pending: false };
+      this.#ctc.set(k, c);
+    }
+    c.saved.set(regs);
+    c.kind = kind;
+    c.pending = true;
+    c.exposed.fill(0);
+    // A syscall exposes only its number and (marshalled) arguments; everything else is scrubbed.
+    if (kind === 'syscall') for (let i = REG.r0; i <= REG.r5; i++) c.exposed[i] = regs[i];
+    regs.set(c.exposed);
+    this.#stats.ctcSaves++;
+    this.#tvmm.sim.clock.advance(this.#tvmm.sim.costs.secureControlTransfer);
+  }
+
+  #onResume(vm: VmId, tid: number, regs: Uint32Array): void {
+    const k = tkey(vm, tid);
+    const c = this.#ctc.get(k);
+    if (!c || !c.pending) return;
+    c.pending = false;
+    const kernelR0 = regs[REG.r0];
+    let edited = false;
+    for (let i = 0; i < NREGS; i++) if (!(i === REG.r0 && c.kind === 'syscall') && regs[i] !== c.exposed[i]) edited = true;
+    if (edited) {
+      this.#stats.contextEdits++;
+      this.#tvmm.sim.trace.security('cloak.context-edit', vm, { tid, policy: this.contextPolicy });
+      if (this.contextPolicy === 'detect') {
+        const d = this.#threadDomain.get(k);
+        const dom = d === undefined ? undefined : this.#domains.get(d);
+        if (dom) dom.pendingViolation = 'context';
+      }
+    }
+    regs.set(c.saved);
+    if (c.kind === 'syscall') regs[REG.r0] = kernelR0;
+    this.#stats.ctcRestores++;
+  }
+
+  #onExit(vm: VmId, tid: number): void {
+    const k = tkey(vm, tid);
+    const d = this.#threadDomain.get(k);
+    this.#ctc.delete(k);
+    if (d === undefined) return;
+    const dom = this.#domains.get(d);
+    if (dom && !dom.terminated) {
+      this.#teardown(dom, true);
+      dom.terminated = true;
+      this.#tvmm.sim.trace.emit('cloak', 'domain.exit', vm, { domain: dom.id });
+    }
+    this.#threadDomain.delete(k);
+  }
+
+  /** fork: the child gets its own domain with copies of the parent's cloaked pages' metadata. */
+  #onFork(vm: VmId, parent: number, child: number): void {
+    const pd = this.#threadDomain.get(tkey(vm, parent));
+    const p = pd === undefined ? undefined : this.#domains.get(pd);
+    if (!p || p.terminated) return;
+    // Everything the kernel will copy must be ciphertext first (transitions 1/5).
+    for (const rid of p.rids) {
+      const res = this.#resources.get(rid)!;
+      for (const r of res.recs) {
+        const st = this.#state[r];
+        if ((st === CloakState.PT_RW || st === CloakState.PT_RO) && this.#rid[r] === rid) this.#encrypt(r);
+      }
+    }
+    const c = this.#newDomain(vm, child, p.program);
+    c.forkChild = true;
+    c.regions = [];
+    const ridMap = new Map<number, number>();
+    ridMap.set(p.anonRid, c.anonRid);
+    for (const rid of p.rids) {
+      const res = this.#resources.get(rid)!;
+      if (res.kind !== 'anon') continue;
+      const cr = rid === p.anonRid ? this.#resources.get(c.anonRid)! : this.#newResource(c, 'anon');
+      ridMap.set(rid, cr.rid);
+      for (const r of res.recs) {
+        if (this.#state[r] === CloakState.FREE || this.#rid[r] !== rid || this.#version[r] === 0) continue;
+        const n = this.#newRecord(cr, this.#page[r]);
+        this.#version[n] = this.#version[r];
+        this.#bindDomain[n] = this.#bindDomain[r];
+        this.#bindRid[n] = this.#bindRid[r];
+        this.#nonce.copyWithin(n * this.#nb, r * this.#nb, (r + 1) * this.#nb);
+        this.#tag.copyWithin(n * this.#tb, r * this.#tb, (r + 1) * this.#tb);
+      }
+    }
+    for (const reg of p.regions) {
+      if (reg.rid < 0) c.regions.push({ ...reg });
+      else if (ridMap.has(reg.rid)) c.regions.push({ ...reg, rid: ridMap.get(reg.rid)! });
+    }
+    const pc = this.#ctc.get(tkey(vm, parent));
+    if (pc) this.#ctc.set(tkey(vm, child), { saved: pc.saved.slice(), exposed: pc.exposed.slice(), kind: pc.kind, pending: pc.pending });
+    c.shim = p.shim;
+  }
+}
