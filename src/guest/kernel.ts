@@ -822,7 +822,7 @@ export class GuestKernel implements GuestOs {
   }
 
   #freeFd(p: Process): number {
-    for (let fd = 0; fd < p.fds.length; fd++) if (p.fds[fd] < 0) return fd;
+    for (let fd = 0; fd < p.fds.length; fd++) if (p.fds[fd] === -1) return fd;
     return -ERRNO.EMFILE;
   }
 
@@ -961,6 +961,7 @@ export class GuestKernel implements GuestOs {
       if (f < 0) continue;
       const of = this.#files[f]!;
       if (of.type === FTYPE.file) this.#fs.open(of.ino);
+      if (of.type === FTYPE.pipeRead || of.type === FTYPE.pipeWrite) this.#pipeRefs(of, +1);
       this.#setFd(c, fd, f);
     }
     for (const [s, h] of p.handlers) c.handlers.set(s, h);
@@ -979,7 +980,8 @@ export class GuestKernel implements GuestOs {
     if (f.type === FTYPE.console) return 0;
     if (f.type === FTYPE.pipeWrite) return -ERRNO.EBADF;
     if (f.type === FTYPE.pipeRead) {
-      const q = this.#pipes[f.pipe]!;
+      const q = this.#pipes[f.pipe];
+      if (!q) return -ERRNO.EBADF;
       if (count === 0) return 0;
       if (q.count === 0) return q.writers === 0 ? 0 : BLOCK;
       const n = Math.min(count, q.count);
@@ -1026,7 +1028,8 @@ export class GuestKernel implements GuestOs {
     }
     if (f.type === FTYPE.pipeRead) return -ERRNO.EBADF;
     if (f.type === FTYPE.pipeWrite) {
-      const q = this.#pipes[f.pipe]!;
+      const q = this.#pipes[f.pipe];
+      if (!q) return -ERRNO.EBADF;
       if (q.readers === 0) return -ERRNO.EPIPE;
       if (count === 0) return 0;
       const room = PAGE - q.count;

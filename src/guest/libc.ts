@@ -63,7 +63,7 @@ export function* getppid(p: Proc): Sys<number> {
   return yield* syscall(p, SYS.getppid);
 }
 
-/** write(2) of `data` (any size: sent in chunks; returns bytes written or -errno from the first failing chunk). */
+/** write(2) of `data` (any size: sent in chunks until all is written; returns bytes written, or -errno when nothing was). */
 export function* write(p: Proc, fd: number, data: Uint8Array | string): Sys<number> {
   const bytes = typeof data === 'string' ? enc.encode(data) : data;
   let done = 0;
@@ -75,7 +75,7 @@ export function* write(p: Proc, fd: number, data: Uint8Array | string): Sys<numb
     });
     if (r < 0) return done > 0 ? done : r;
     done += r;
-    if (r < chunk.length) break;
+    if (r === 0 && chunk.length > 0) break;
   } while (done < bytes.length);
   return done;
 }

@@ -4,7 +4,7 @@
  * program produces the page mixes of the ESX content-based page sharing experiments (Waldspurger,
  * OSDI'02 §4: zero pages, duplicated pages, unique pages).
  */
-import { Host, MemoryDisk, type ProgramFn, type Proc, type Tvmm, type VmKind } from '../tvmm/index.js';
+import { Host, MemoryDisk, type BlockBackend, type ProgramFn, type Proc, type Tvmm, type VmKind } from '../tvmm/index.js';
 import type { VmId } from '../sim/index.js';
 import { MAP, O, PROT } from './abi.js';
 import { GuestKernel, type GuestKernelOptions } from './kernel.js';
@@ -192,6 +192,8 @@ export interface BootGuestOptions {
   readonly rootDiskBlocks?: number;
   /** Attach a swap disk of this many blocks. */
   readonly swapDiskBlocks?: number;
+  /** Attach this backend as the root disk (e.g. to boot again from a disk written by an earlier VM). */
+  readonly rootDisk?: BlockBackend;
   /** Further kernel options (init, drivers, adversary, …). */
   readonly kernel?: GuestKernelOptions;
   /** Boot into this (already booted) host instead of a new one. */
@@ -204,7 +206,7 @@ export interface BootedGuest {
   readonly tvmm: Tvmm;
   readonly vmId: VmId;
   readonly kernel: GuestKernel;
-  readonly rootDisk?: MemoryDisk;
+  readonly rootDisk?: BlockBackend;
   readonly swapDisk?: MemoryDisk;
 }
 
@@ -220,9 +222,10 @@ export function bootGuest(opts: BootGuestOptions = {}): BootedGuest {
     guest: kernel,
     programs: { ...BUILTIN_PROGRAMS, ...opts.programs },
   });
-  let rootDisk: MemoryDisk | undefined;
+  let rootDisk: BlockBackend | undefined = opts.rootDisk;
   let swapDisk: MemoryDisk | undefined;
-  if (opts.rootDiskBlocks !== undefined) tvmm.attachDisk(vmId, 'root', (rootDisk = new MemoryDisk(opts.rootDiskBlocks)));
+  if (rootDisk === undefined && opts.rootDiskBlocks !== undefined) rootDisk = new MemoryDisk(opts.rootDiskBlocks);
+  if (rootDisk) tvmm.attachDisk(vmId, 'root', rootDisk);
   if (opts.swapDiskBlocks !== undefined) tvmm.attachDisk(vmId, 'swap', (swapDisk = new MemoryDisk(opts.swapDiskBlocks)));
   tvmm.power(vmId, 'on');
   return { host, tvmm, vmId, kernel, ...(rootDisk ? { rootDisk } : {}), ...(swapDisk ? { swapDisk } : {}) };
