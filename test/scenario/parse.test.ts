@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { BUILTIN_PROGRAMS } from '../../src/guest/index.js';
 import { ADVERSARY_KINDS, MEASUREMENTS, parseScenario, scenarioFormatOf, validateScenario, type ScenarioInput } from '../../src/scenario/index.js';
 
 const dir = fileURLToPath(new URL('../../examples/scenarios/', import.meta.url));
@@ -144,8 +145,8 @@ describe('examples/scenarios', () => {
     expect(files.some((f) => f.endsWith('.yaml'))).toBe(true);
   });
   for (const f of files) {
-    it(`${f} is valid`, () => {
-      const r = parseScenario(readFileSync(dir + f, 'utf8'), scenarioFormatOf(f)!);
+    it(`${f} is valid and uses only built-in programs`, () => {
+      const r = parseScenario(readFileSync(dir + f, 'utf8'), scenarioFormatOf(f)!, { programs: Object.keys(BUILTIN_PROGRAMS) });
       expect(r.ok ? [] : r.error.map((e) => e.message)).toEqual([]);
     });
   }
