@@ -161,7 +161,18 @@ export class Executor {
       return c;
     }
     const n = this.mmu.context(this.vm, t.root as never, t.domain, true);
-    n.faultHandler = this.faultHandlerFor(t.root, true);
+    const handler = this.faultHandlerFor(t.root, true);
+    const hooks = this.hooks;
+    // A fault out of a cloaked context is a secure control transfer too: the kernel's handler runs
+    // with the registers saved and scrubbed, and sees only the page-aligned address (Overshadow).
+    n.faultHandler = t.domain === KERNEL_DOMAIN || !hooks?.onTrap ? handler : (gva, write, kind) => {
+      hooks.onTrap!(this.vm, t.tid, t.regs, 'fault');
+      try {
+        return handler(gva & ~0xfff, write, kind);
+      } finally {
+        hooks.onResume?.(this.vm, t.tid, t.regs);
+      }
+    };
     t.ctx = n;
     return n;
   }
