@@ -1,9 +1,11 @@
 /** Every benchmark section, one import line per area module (keep one line each to avoid edit conflicts). */
 import type { BenchSection } from './types.js';
+import { attestBench } from './attest.js';
 import { accessBench, scaleBench } from './access.js';
 
 export const SECTIONS: BenchSection[] = [
   accessBench,
   scaleBench,
   // area modules add: accessBench, scaleBench, sharingBench, cloakBench, attestBench, dedupBench, vicBench
+  attestBench,
 ];

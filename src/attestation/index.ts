@@ -10,6 +10,7 @@ export {
   CERT_ROLES,
   issueCert,
   parseCert,
+  roundTripsWithAsn1Library,
   certSignedBy,
   toPem,
   fromPem,

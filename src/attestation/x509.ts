@@ -16,8 +16,8 @@
  *     appData     OCTET STRING  -- ENDORSE application data (empty otherwise)
  *   }
  *
- * The parser is strict: DER must re-serialise byte for byte, and every failure is
- * TerraError('MALFORMED').
+ * The parser is a strict DER walk of exactly this profile (fast: it is on every verification's
+ * path); every failure is TerraError('MALFORMED'). `roundTripsWithAsn1Library` cross-checks it.
  */
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
@@ -226,13 +226,6 @@ function name(cn: string): Name {
   ]);
 }
 
-function cnOf(n: Name, what: string): string {
-  let cn: string | undefined;
-  for (const rdn of n) for (const atv of rdn) if (atv.type === OID_CN) cn = atv.value.utf8String ?? atv.value.printableString;
-  if (cn === undefined) throw new TerraError('MALFORMED', `${what}: name without a UTF8 common name`, { what });
-  return cn;
-}
-
 function spki(alg: SigAlg, pk: Uint8Array): SubjectPublicKeyInfo {
   return alg === 'ed25519'
     ? new SubjectPublicKeyInfo({ algorithm: new AlgorithmIdentifier({ algorithm: OID_ED25519 }), subjectPublicKey: pk.slice().buffer })
@@ -312,76 +305,132 @@ export function issueCert(provider: CryptoProvider, issuer: KeyPair, t: CertTemp
   return new Uint8Array(AsnConvert.serialize(cert));
 }
 
-/** Parses a DER certificate strictly; TerraError('MALFORMED') on anything unexpected. */
+const OIDB = {
+  ed25519: [0x2b, 0x65, 0x70],
+  ecdsaSha256: [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02],
+  ecPublicKey: [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01],
+  p256: [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
+  cn: [0x55, 0x04, 0x03],
+  basicConstraints: [0x55, 0x1d, 0x13],
+  keyUsage: [0x55, 0x1d, 0x0f],
+  measurement: [0x2b, 0x06, 0x01, 0x04, 0x01, 0x81, 0xfd, 0x59, 0x01, 0x01],
+} as const;
+
+function isOid(t: Tlv, oid: readonly number[]): boolean {
+  return t.tag === 0x06 && t.body.length === oid.length && oid.every((b, i) => t.body[i] === b);
+}
+
+/**
+ * Parses a DER certificate of terracloak's profile strictly (a purpose-built DER walk: definite
+ * minimal lengths, exact field tags, no trailing bytes, DER booleans and BIT STRINGs); any
+ * deviation is TerraError('MALFORMED'). Certificates outside the profile are refused, never guessed at.
+ */
 export function parseCert(derIn: Uint8Array): ParsedCert {
   const der = checkBytes('der', derIn, { max: 16384 }).slice();
   const W = 'certificate';
   const bad = (m: string): never => {
     throw new TerraError('MALFORMED', `${W}: ${m}`, { what: W });
   };
+  const seq = (t: Tlv, what: string, n?: number): Tlv[] => {
+    if (t.tag !== 0x30) bad(`${what} is not a SEQUENCE`);
+    const items = readSeq(t.body, W);
+    if (n !== undefined && items.length !== n) bad(`${what} has ${items.length} fields, expected ${n}`);
+    return items;
+  };
   const outer = readTlv(der, 0, W);
-  if (outer.tag !== 0x30 || outer.end !== der.length) bad('not one SEQUENCE');
-  const parts = readSeq(outer.body, W);
-  if (parts.length !== 3 || parts[0].tag !== 0x30) bad('bad structure');
-  const tbs = parts[0].all.slice();
-  let c: Certificate;
-  try {
-    c = AsnConvert.parse(der, Certificate);
-  } catch (e) {
-    return bad(`ASN.1 parse failed (${(e as Error).message})`);
-  }
-  let re: Uint8Array;
-  try {
-    re = new Uint8Array(AsnConvert.serialize(c));
-  } catch {
-    return bad('cannot re-serialise');
-  }
-  if (!sameBytes(re, der)) bad('not DER (re-serialisation differs)');
-  const t = c.tbsCertificate;
-  if (t.version !== 2) bad('not X.509 v3');
-  const sa = c.signatureAlgorithm.algorithm;
-  if (sa !== t.signature.algorithm) bad('signature algorithm mismatch');
-  const sigAlg: SigAlg = sa === OID_ED25519 ? 'ed25519' : sa === OID_ECDSA_SHA256 ? 'p256' : bad(`unsupported signature algorithm ${sa}`);
-  if (c.signatureAlgorithm.parameters !== undefined && c.signatureAlgorithm.parameters !== null) bad('unexpected signature parameters');
-  const ka = t.subjectPublicKeyInfo.algorithm;
-  const pk = new Uint8Array(t.subjectPublicKeyInfo.subjectPublicKey);
+  if (outer.end !== der.length) bad('trailing bytes');
+  const [tbsT, sigAlgT, sigT] = seq(outer, 'Certificate', 3);
+  const tbsF = seq(tbsT, 'TBSCertificate', 8);
+  const [verT, serialT, tbsAlgT, issuerT, validityT, subjectT, spkiT, extsT] = tbsF;
+  if (verT.tag !== 0xa0 || verT.body.length !== 3 || verT.body[0] !== 0x02 || verT.body[1] !== 1 || verT.body[2] !== 2) bad('not X.509 v3');
+  if (serialT.tag !== 0x02 || serialT.body.length < 1 || serialT.body.length > 20 || serialT.body[0] & 0x80) bad('bad serial number');
+  if (serialT.body.length > 1 && serialT.body[0] === 0 && !(serialT.body[1] & 0x80)) bad('non-minimal serial number');
+  const algOf = (t: Tlv, what: string): SigAlg => {
+    const f = seq(t, what);
+    if (f.length !== 1) bad(`${what} must have no parameters`);
+    return isOid(f[0], OIDB.ed25519) ? 'ed25519' : isOid(f[0], OIDB.ecdsaSha256) ? 'p256' : bad(`${what}: unsupported algorithm`);
+  };
+  const sigAlg = algOf(sigAlgT, 'signatureAlgorithm');
+  if (!sameBytes(sigAlgT.all, tbsAlgT.all)) bad('signature algorithm mismatch');
+  const cnOfName = (t: Tlv, what: string): string => {
+    let cn: string | undefined;
+    for (const rdn of seq(t, what)) {
+      if (rdn.tag !== 0x31) bad(`${what}: RDN is not a SET`);
+      for (const atv of readSeq(rdn.body, W)) {
+        const [typ, val] = seq(atv, `${what} attribute`, 2);
+        if (typ.tag !== 0x06) bad(`${what}: attribute type is not an OID`);
+        if (val.tag !== 0x0c && val.tag !== 0x13) bad(`${what}: unsupported string type`);
+        if (isOid(typ, OIDB.cn)) {
+          if (cn !== undefined) bad(`${what}: two common names`);
+          try {
+            cn = new TextDecoder('utf-8', { fatal: true }).decode(val.body);
+          } catch {
+            bad(`${what}: common name is not UTF-8`);
+          }
+        }
+      }
+    }
+    return cn ?? bad(`${what} has no common name`);
+  };
+  const issuerCN = cnOfName(issuerT, 'issuer');
+  const subjectCN = cnOfName(subjectT, 'subject');
+  const validity = seq(validityT, 'validity', 2);
+  if (!validity.every((v) => (v.tag === 0x17 && v.body.length === 13) || (v.tag === 0x18 && v.body.length === 15))) bad('bad validity times');
+  const [spkiAlgT, spkiKeyT] = seq(spkiT, 'subjectPublicKeyInfo', 2);
+  const ka = seq(spkiAlgT, 'subjectPublicKeyInfo algorithm');
+  if (spkiKeyT.tag !== 0x03 || spkiKeyT.body.length < 2 || spkiKeyT.body[0] !== 0) bad('bad subjectPublicKey BIT STRING');
+  const pk = spkiKeyT.body.slice(1);
   let alg: SigAlg;
-  if (ka.algorithm === OID_ED25519 && (ka.parameters === undefined || ka.parameters === null) && pk.length === 32) alg = 'ed25519';
-  else if (ka.algorithm === OID_EC_PUBLIC_KEY && ka.parameters && sameBytes(new Uint8Array(ka.parameters), P256_PARAMS) && pk.length === 33) alg = 'p256';
+  if (ka.length === 1 && isOid(ka[0], OIDB.ed25519) && pk.length === 32) alg = 'ed25519';
+  else if (ka.length === 2 && isOid(ka[0], OIDB.ecPublicKey) && isOid(ka[1], OIDB.p256) && pk.length === 33) alg = 'p256';
   else return bad('unsupported subject public key');
+  if (extsT.tag !== 0xa3) bad('missing extensions');
+  const inner = readTlv(extsT.body, 0, W);
+  if (inner.end !== extsT.body.length) bad('trailing bytes after extensions');
   let ext: MeasurementExt | undefined;
   let ca: boolean | undefined;
-  const seen = new Set<string>();
-  for (const e of t.extensions ?? []) {
-    if (seen.has(e.extnID)) bad(`duplicate extension ${e.extnID}`);
-    seen.add(e.extnID);
-    const v = new Uint8Array(e.extnValue.buffer);
-    if (e.extnID === MEASUREMENT_EXT_OID) ext = decodeExt(v);
-    else if (e.extnID === id_ce_basicConstraints) {
-      try {
-        ca = AsnConvert.parse(v, BasicConstraints).cA;
-      } catch {
-        bad('bad basicConstraints');
-      }
-    } else if (e.extnID === id_ce_keyUsage) continue;
-    else if (e.critical) bad(`unknown critical extension ${e.extnID}`);
+  let ku = false;
+  for (const e of seq(inner, 'extensions')) {
+    const f = seq(e, 'extension');
+    if (f.length < 2 || f.length > 3 || f[0].tag !== 0x06) bad('bad extension');
+    let critical = false;
+    if (f.length === 3) {
+      if (f[1].tag !== 0x01 || f[1].body.length !== 1 || f[1].body[0] !== 0xff) bad('bad critical flag (DER omits FALSE)');
+      critical = true;
+    }
+    const val = f[f.length - 1];
+    if (val.tag !== 0x04) bad('extension value is not an OCTET STRING');
+    if (isOid(f[0], OIDB.measurement)) {
+      if (ext) bad('duplicate measurement extension');
+      ext = decodeExt(val.body);
+    } else if (isOid(f[0], OIDB.basicConstraints)) {
+      if (ca !== undefined) bad('duplicate basicConstraints');
+      const bc = readTlv(val.body, 0, W);
+      if (bc.end !== val.body.length) bad('bad basicConstraints');
+      const bf = seq(bc, 'basicConstraints');
+      if (bf.length === 0) ca = false;
+      else if (bf.length === 1 && bf[0].tag === 0x01 && bf[0].body.length === 1 && bf[0].body[0] === 0xff) ca = true;
+      else bad('unsupported basicConstraints');
+    } else if (isOid(f[0], OIDB.keyUsage)) {
+      if (ku) bad('duplicate keyUsage');
+      ku = true;
+    } else if (critical) bad('unknown critical extension');
   }
   if (!ext) return bad('missing measurement extension');
   if (ca === undefined) return bad('missing basicConstraints');
-  const sigBytes = new Uint8Array(c.signatureValue);
+  if (sigT.tag !== 0x03 || sigT.body.length < 2 || sigT.body[0] !== 0) bad('bad signature BIT STRING');
+  const sigBytes = sigT.body.subarray(1);
   const signature = sigAlg === 'ed25519' ? (sigBytes.length === 64 ? sigBytes.slice() : bad('bad Ed25519 signature length')) : derToP1363(sigBytes);
-  return {
-    der,
-    tbs,
-    subjectCN: cnOf(t.subject, W),
-    issuerCN: cnOf(t.issuer, W),
-    alg,
-    publicKey: pk.slice(),
-    sigAlg,
-    signature,
-    ca,
-    ext,
-  };
+  return { der, tbs: tbsT.all.slice(), subjectCN, issuerCN, alg, publicKey: pk, sigAlg, signature, ca, ext };
+}
+
+/** The slower cross-check parser (@peculiar/asn1-x509): true when the library parses `der` and re-serialises it byte for byte. */
+export function roundTripsWithAsn1Library(der: Uint8Array): boolean {
+  try {
+    return sameBytes(new Uint8Array(AsnConvert.serialize(AsnConvert.parse(checkBytes('der', der), Certificate))), der);
+  } catch {
+    return false;
+  }
 }
 
 /** True when `child` carries a valid signature by `issuerKey` (strict verification). */

@@ -99,3 +99,15 @@ describe('quote and verify', () => {
     expect(toHex(parseImage(P, a).identity)).not.toBe(toHex(parseImage(P, c).identity));
   });
 });
+
+it('the fast certificate parser agrees with @peculiar/asn1-x509 on every certificate we issue', async () => {
+  const { roundTripsWithAsn1Library, parseCert: pc } = await import('../../src/attestation/index.js');
+  for (const alg of ['ed25519', 'p256'] as const) {
+    const { host } = setup({ alg });
+    const app = P.keyPairFromSeed(alg, new Uint8Array(32).fill(5));
+    for (const der of [...host.service.chain(1), host.rot.manufacturer.certDer, host.service.endorse(1, { alg, publicKey: app.publicKey })]) {
+      expect(roundTripsWithAsn1Library(der)).toBe(true);
+      expect(pc(der).der).toEqual(der);
+    }
+  }
+});
