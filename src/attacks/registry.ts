@@ -4,10 +4,12 @@
  */
 import type { AttackScenario } from './types.js';
 import { attestAttacks } from './attest.js';
+import { memAttacks } from './memory.js';
 
 export const ATTACKS: readonly AttackScenario[] = [
   // area modules add: ...cloakAttacks, ...attestAttacks, ...memAttacks, ...storageAttacks, ...isoAttacks
   ...attestAttacks,
+  ...memAttacks,
 ];
 
 /** Finds a scenario by id (case-insensitive). */

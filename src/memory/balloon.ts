@@ -12,7 +12,7 @@
  * Deflated pages have no frame; the guest's next touch maps a zeroed frame (threat ISO-02b).
  *
  * Hypercall ABI (all integers; returns ≥ 0 or a negative HCERR):
- * - TARGET(): the target balloon size in pages (−EBUSY once after a pop: the driver must reset);
+ * - TARGET([claimedActual]): the target balloon size in pages (−EBUSY once after a pop: the driver must reset);
  * - INFLATE(g0 … g7): up to 8 GPPNs; returns how many were accepted;
  * - DEFLATE(g0 … g7): up to 8 GPPNs; returns how many were released.
  */
@@ -107,7 +107,9 @@ export class BalloonService {
   hcTarget(vm: VmId, args: readonly number[]): number {
     const s = this.#st(vm);
     s.lastContactNs = this.#mm.ctx.clock.now;
-    if (args.length > 1) {
+    // Optional argument: the driver's claimed balloon size. It is informational only (`actual` is the
+    // TVMM's own count); a value outside [0, pages] is malformed and refused (no underflow, MEM-08h).
+    if (args.length > 1 || (args.length === 1 && !(Number.isInteger(args[0]) && args[0] >= 0 && args[0] <= this.#mm.pmap(vm).pages))) {
       s.malformedCalls++;
       return BALLOON_ERR.EINVAL;
     }
@@ -151,10 +153,13 @@ export class BalloonService {
         s.rejectedPastTarget++;
         continue;
       }
+      // One page is one atomic step (unmap, mark, count): a crash between pages (FLT-08) leaves the
+      // accounting equal to the pages actually unmapped, and re-sending the batch is idempotent.
       this.#balloon(vm, g as Gppn);
       s.actual++;
       s.inflations++;
       ok++;
+      this.#mm.faultInjector?.('balloon.afterPage');
     }
     if (ok) this.#mm.ctx.trace.emit('memory', 'balloon.inflate', vm, { pages: ok });
     return ok;

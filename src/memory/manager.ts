@@ -276,6 +276,15 @@ export class MemoryManager {
     p.state[gppn] &= ~(PageState.PRESENT | PageState.SHARED);
   }
 
+  /**
+   * Returns a private, writable frame for `gppn` before an in-place write by any path other than a
+   * guest store (cloak encryption in place, an emulated device's status page, DMA): breaks sharing
+   * first, so no side path ever writes a shared frame (threat MEM-05). Same as resolve(write=true).
+   */
+  makePrivate(vm: VmId, gppn: Gppn): Mpn {
+    return this.resolve(vm, this.checkGppn(vm, gppn), true);
+  }
+
   /** Drops cached translations of `gppn` (for mechanisms that change a page's view in place). */
   invalidate(vm: VmId, gppn: Gppn): void {
     this.#invalidate(vm, gppn);
