@@ -51,7 +51,8 @@ export function main(): void {
   if (!root || !status) throw new Error('page is missing #runs or #status');
   try {
     const t0 = performance.now();
-    render(root, runPageDemo({ seed: 1 }));
+    render(root, runPageDemo({ seed: 1, cloaked: false }));
+    render(root, runPageDemo({ seed: 1, cloaked: true }));
     status.textContent = `done in ${Math.round(performance.now() - t0)} ms of wall time`;
     status.setAttribute('data-state', 'done');
   } catch (e) {

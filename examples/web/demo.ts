@@ -1,14 +1,17 @@
 /**
- * The browser demo's engine (no DOM): boots a Host and the TVMM with a tiny guest whose kernel is
- * compromised, runs a "vault" app that keeps a secret in one page, and records — at each step of
- * the attack — the app's view of that page (read through its own address space) beside the
- * kernel's view of the same guest-physical page (read through the kernel view).
+ * The browser demo's engine (no DOM): boots a Host and the TVMM with the guest kernel, whose
+ * kernel is compromised (its adversary hooks act at every getpid), and runs a "vault" app that
+ * keeps a secret in one stack page. At each step of the attack it records the app's view of that
+ * page (read through its own address space) beside the kernel's view of the same guest-physical
+ * page (read through the kernel view). With `cloaked: true` the vault runs under Overshadow
+ * cloaking (src/cloaking): the kernel sees ciphertext and its tampering is detected.
  */
+import { attachCloaking } from '../../src/cloaking/index.js';
+import { GuestKernel, SYS, USER_LAYOUT, type SyscallContext } from '../../src/guest/index.js';
 import { Host, type ProgramFn } from '../../src/tvmm/index.js';
-import { TinyKernel, TINY_SYS, type RootkitAccess } from './tiny-kernel.js';
 
-/** Where the vault keeps its secret. */
-export const SECRET_GVA = 0x400000;
+/** Where the vault keeps its secret: the first heap page (it grows the heap by one page with brk). */
+export const SECRET_GVA = USER_LAYOUT.heapBase;
 /** Bytes of the page the demo shows. */
 export const VIEW_BYTES = 64;
 /** What the rootkit writes into the page when it tampers. */
@@ -48,6 +51,8 @@ export interface DemoOptions {
   readonly seed?: number;
   /** The secret (at most 64 bytes of UTF-8). */
   readonly secret?: string;
+  /** Run the vault under Overshadow cloaking (default false). */
+  readonly cloaked?: boolean;
 }
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
@@ -59,8 +64,9 @@ function contains(hay: Uint8Array, needle: Uint8Array): boolean {
 }
 
 /**
- * Runs the attack on an uncloaked app: the compromised kernel dumps the vault's page, then
- * overwrites it. Deterministic in `seed`. Throws RangeError for a secret longer than 64 bytes.
+ * Runs the attack: the compromised kernel dumps the vault's page, then overwrites it; with
+ * `cloaked` the vault is cloaked. Deterministic in `seed`. Throws RangeError for a secret longer
+ * than 64 bytes.
  */
 export function runPageDemo(opts: DemoOptions = {}): DemoResult {
   const seed = opts.seed ?? 1;
@@ -70,44 +76,53 @@ export function runPageDemo(opts: DemoOptions = {}): DemoResult {
   page.set(secret);
   const probe = secret.subarray(0, Math.min(16, secret.length));
 
+  const cloaked = opts.cloaked ?? false;
   const host = new Host({ seed, machineMiB: 64 });
   const tvmm = host.boot();
+  if (cloaked) attachCloaking(tvmm, { cloakPrograms: ['vault'] });
   const appViews = new Map<number, Uint8Array>();
   const kernelViews = new Map<number, Uint8Array>();
   const times = new Map<number, number>();
   let gppn = -1;
 
   const vault: ProgramFn = function* (p) {
+    const brk = yield* p.syscall(SYS.brk, [0]);
+    if (brk !== SECRET_GVA || (yield* p.syscall(SYS.brk, [SECRET_GVA + 4096])) !== SECRET_GVA + 4096) return 2;
     p.write(SECRET_GVA, page);
     appViews.set(0, p.read(SECRET_GVA, VIEW_BYTES));
-    yield* p.syscall(TINY_SYS.checkpoint, [0]); // the rootkit dumps the page
+    yield* p.syscall(SYS.getpid); // checkpoint 0: the rootkit dumps the page
     appViews.set(1, p.read(SECRET_GVA, VIEW_BYTES));
-    yield* p.syscall(TINY_SYS.checkpoint, [1]); // the rootkit overwrites it
+    yield* p.syscall(SYS.getpid); // checkpoint 1: the rootkit overwrites it
     appViews.set(2, p.read(SECRET_GVA, VIEW_BYTES));
-    yield* p.syscall(TINY_SYS.exit, [0]);
+    return 0;
   };
 
-  const rootkit = (step: number, k: RootkitAccess) => {
-    const g = k.translate(SECRET_GVA);
+  let step = 0;
+  let vaultTid = -1;
+  const onSyscall = (ctx: SyscallContext) => {
+    if (ctx.nr !== SYS.getpid || step > 1) return;
+    const g = ctx.kernel.translate(ctx.pid, SECRET_GVA);
     if (g === undefined) return;
+    vaultTid = ctx.tid;
     gppn = g;
     const gpa = g * 4096;
-    if (step === 0) kernelViews.set(0, k.readPhys(gpa, VIEW_BYTES));
-    kernelViews.set(step + 1, k.readPhys(gpa, VIEW_BYTES));
+    if (step === 0) kernelViews.set(0, ctx.kernel.phys.read(gpa, VIEW_BYTES));
+    kernelViews.set(step + 1, ctx.kernel.phys.read(gpa, VIEW_BYTES));
     if (step === 1) {
-      k.writePhys(gpa, ATTACKER_BYTES.subarray(0, VIEW_BYTES));
-      kernelViews.set(2, k.readPhys(gpa, VIEW_BYTES));
+      ctx.kernel.phys.write(gpa, ATTACKER_BYTES.subarray(0, VIEW_BYTES));
+      kernelViews.set(2, ctx.kernel.phys.read(gpa, VIEW_BYTES));
     }
     times.set(step + 1, host.sim.clock.now);
+    step++;
   };
 
-  const kernel = new TinyKernel('vault', 4, rootkit);
+  const kernel = new GuestKernel({ init: 'vault', adversary: { onSyscall } });
   const vm = tvmm.createVm({ name: 'office', kind: 'open-box', memoryMiB: 4, guest: kernel, programs: { vault } });
   tvmm.power(vm, 'on');
-  times.set(0, host.sim.clock.now);
   tvmm.run({ untilNs: 1_000_000_000 });
 
-  const ended = kernel.ended?.reason ?? (kernel.ended?.status !== undefined ? `exited with status ${kernel.ended.status}` : 'still running');
+  const end = host.sim.trace.events().find((e) => e.cat === 'guest' && (e.kind === 'thread.exit' || e.kind === 'thread.killed') && e.data?.tid === vaultTid);
+  const ended = !end ? 'still running' : end.kind === 'thread.exit' ? `exited with status ${String(end.data?.status)}` : `was terminated (${String(end.data?.reason)})`;
   const view = (m: Map<number, Uint8Array>, i: number) => m.get(i) ?? null;
   const kv = (i: number) => view(kernelViews, i) ?? new Uint8Array(VIEW_BYTES);
   const dumpLeaked = contains(kv(1), probe);
@@ -143,7 +158,7 @@ export function runPageDemo(opts: DemoOptions = {}): DemoResult {
     },
   ];
   return {
-    cloaked: false,
+    cloaked,
     steps,
     gppn,
     appEnded: ended,

@@ -54,6 +54,15 @@ describe.skipIf(skipBrowser)('the browser demo (examples/web) in headless Chromi
     expect(await dump.locator('pre[data-view="kernel"]').innerText()).toContain('|card 4111 1111 1|');
     expect(await dump.locator('.verdict').innerText()).toBe('LEAKED');
     expect(await plain.locator('article[data-step="tamper"] pre[data-view="app"]').innerText()).toContain('|EVIL: pay to att|');
+    const cloaked = page.locator('section[data-run="cloaked"]');
+    expect(await cloaked.locator('article.step').count()).toBe(3);
+    const cdump = cloaked.locator('article[data-step="dump"]');
+    expect(await cdump.locator('pre[data-view="app"]').innerText()).toContain('|card 4111 1111 1|');
+    expect(await cdump.locator('pre[data-view="kernel"]').innerText()).not.toContain('card 4111');
+    expect(await cdump.locator('.verdict').innerText()).toBe('blocked');
+    expect(await cloaked.locator('article[data-step="tamper"] .verdict').innerText()).toBe('detected');
+    expect(await cloaked.locator('article[data-step="tamper"] pre[data-view="app"]').innerText()).toBe('(terminated)');
+    expect(await cloaked.locator('ul.security').innerText()).toContain('cloak.violation');
     expect(problems).toEqual([]);
     expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
     await page.close();

@@ -13,11 +13,26 @@ describe('the page-view demo (engine)', () => {
     expect(new TextDecoder().decode(r.steps[2].appView!.subarray(0, 4))).toBe('EVIL');
     expect(r.gppn).toBeGreaterThan(0);
     expect(r.appEnded).toBe('exited with status 0');
+    expect(r.securityEvents).toEqual([]);
+  });
+
+  it('with cloaking, the kernel sees only ciphertext and its tampering terminates the app', () => {
+    const secret = 'hunter2 hunter2 hunter2';
+    const r = runPageDemo({ seed: 3, secret, cloaked: true });
+    expect(r.cloaked).toBe(true);
+    expect(r.steps.map((s) => [s.id, s.verdict])).toEqual([['write', 'info'], ['dump', 'blocked'], ['tamper', 'detected']]);
+    const [write, dump, tamper] = r.steps;
+    expect(new TextDecoder().decode(write.appView!.subarray(0, 23))).toBe(secret);
+    expect(new TextDecoder().decode(dump.appView!.subarray(0, 23))).toBe(secret);
+    expect(printableRatio(dump.kernelView)).toBeLessThan(0.6);
+    expect(tamper.appView).toBeNull();
+    expect(r.appEnded).toMatch(/^was terminated/);
+    expect(r.securityEvents.map((e) => e.kind)).toContain('cloak.violation');
   });
 
   it('is deterministic', () => {
-    const a = runPageDemo({ seed: 4 });
-    const b = runPageDemo({ seed: 4 });
+    const a = runPageDemo({ seed: 4, cloaked: true });
+    const b = runPageDemo({ seed: 4, cloaked: true });
     expect(a.traceDigest).toBe(b.traceDigest);
     expect(a.steps).toEqual(b.steps);
   });
