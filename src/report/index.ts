@@ -1,3 +1,3 @@
 /** src/report: the self-contained HTML report and its SVG chart helpers. */
 export * from './report.js';
-export { barChart, esc, fmt, lineChart, niceTicks, table, PALETTE, type BarChartOptions, type Band, type Cell, type LineChartOptions, type LineSeries } from './svg.js';
+export { barChart, esc, extent, fmt, MAX_POINTS_PER_SERIES, lineChart, niceTicks, table, PALETTE, type BarChartOptions, type Band, type Cell, type LineChartOptions, type LineSeries } from './svg.js';

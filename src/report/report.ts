@@ -6,7 +6,7 @@
  * threat catalogue) and the attestation result (Terra). Same data → byte-identical HTML.
  */
 import { z } from 'zod';
-import { barChart, esc, fmt, lineChart, table, type Band, type Cell } from './svg.js';
+import { barChart, esc, extent, fmt, lineChart, table, type Band, type Cell } from './svg.js';
 
 /** ESX reclamation states (free-memory thresholds 6% / 4% / 2%, Waldspurger OSDI'02 §5). */
 export type ReclamationState = 'high' | 'soft' | 'hard' | 'low';
@@ -183,13 +183,19 @@ function memorySection(m: MemoryData): string {
   else {
     const bands: Band[] = (m.states ?? []).filter((b) => b.to > b.from).map((b) => ({ from: b.from * k, to: b.to * k, label: `${b.state} state`, color: STATE_COLORS[b.state] }));
     const series = [...vms.entries()].map(([vm, rows]) => ({ name: vm, points: rows.map((r) => [r.t * k, r.residentMiB] as const) }));
-    const ts = m.samples.map((s) => s.t * k);
-    if (m.machineMiB !== undefined) series.push({ name: 'machine memory', points: [[Math.min(...ts), m.machineMiB], [Math.max(...ts), m.machineMiB]] });
+    const [t0, t1] = extent(m.samples.map((s) => s.t * k));
+    if (m.machineMiB !== undefined) series.push({ name: 'machine memory', points: [[t0, m.machineMiB], [t1, m.machineMiB]] });
     body += lineChart({ id: 'memory-resident', title: 'Resident memory per VM over time (shaded: reclamation state)', xLabel: 'virtual time (ms)', yLabel: 'resident (MiB)', series, bands });
     // Totals of ballooned, swapped and shared memory over time.
-    const times = [...new Set(m.samples.map((s) => s.t))].sort((a, b) => a - b);
+    const byTime = new Map<number, MemorySample[]>();
+    for (const s of m.samples) {
+      let a = byTime.get(s.t);
+      if (!a) byTime.set(s.t, (a = []));
+      a.push(s);
+    }
+    const times = [...byTime.keys()].sort((a, b) => a - b);
     const total = (f: (s: MemorySample) => number | undefined) =>
-      times.map((t) => [t * k, m.samples.filter((s) => s.t === t).reduce((a, s) => a + (f(s) ?? 0), 0)] as const);
+      times.map((t) => [t * k, byTime.get(t)!.reduce((a, s) => a + (f(s) ?? 0), 0)] as const);
     const rec = [
       { name: 'ballooned', points: total((s) => s.balloonMiB) },
       { name: 'swapped', points: total((s) => s.swappedMiB) },

@@ -39,6 +39,28 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
   return out;
 }
 
+/** Smallest and largest of `xs` (loop: safe for arrays of any length); [fallbackMin, fallbackMax] when empty. */
+export function extent(xs: Iterable<number>, fallbackMin = 0, fallbackMax = 1): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of xs) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  return lo === Infinity ? [fallbackMin, fallbackMax] : [lo, hi];
+}
+
+/** Most points drawn per line series; longer series are thinned evenly (first and last kept). */
+export const MAX_POINTS_PER_SERIES = 1500;
+
+function thin<T>(xs: readonly T[]): readonly T[] {
+  if (xs.length <= MAX_POINTS_PER_SERIES) return xs;
+  const out: T[] = [];
+  const step = (xs.length - 1) / (MAX_POINTS_PER_SERIES - 1);
+  for (let i = 0; i < MAX_POINTS_PER_SERIES; i++) out.push(xs[Math.round(i * step)]);
+  return out;
+}
+
 /** The series palette (colour-blind-friendly, Okabe–Ito). */
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
 
@@ -116,12 +138,12 @@ export function lineChart(o: LineChartOptions): string {
   const h = o.height ?? 320;
   const pts = o.series.flatMap((s) => s.points);
   for (const [x, y] of pts) if (!Number.isFinite(x) || !Number.isFinite(y)) throw new RangeError(`${o.id}: non-finite point (${x}, ${y})`);
-  const xs = pts.map((p) => p[0]).concat((o.bands ?? []).flatMap((b) => [b.from, b.to]));
-  let xMin = xs.length ? Math.min(...xs) : 0;
-  let xMax = xs.length ? Math.max(...xs) : 1;
+  for (const b of o.bands ?? []) if (!Number.isFinite(b.from) || !Number.isFinite(b.to)) throw new RangeError(`${o.id}: non-finite band ${b.label}`);
+  let [xMin, xMax] = extent([...pts.map((p) => p[0]), ...(o.bands ?? []).flatMap((b) => [b.from, b.to])]);
   if (xMax <= xMin) xMax = xMin + 1;
-  const yMax = Math.max(0, ...pts.map((p) => p[1]));
-  const yMin = Math.min(0, ...pts.map((p) => p[1]));
+  const [yLo, yHi] = extent(pts.map((p) => p[1]), 0, 0);
+  const yMax = Math.max(0, yHi);
+  const yMin = Math.min(0, yLo);
   const yt = niceTicks(yMin, yMax > yMin ? yMax : yMin + 1);
   const xt = niceTicks(xMin, xMax, 8).filter((t) => t >= xMin - 1e-9 && t <= xMax + 1e-9);
   const [y0, y1] = [yt[0], yt[yt.length - 1]];
@@ -142,7 +164,7 @@ export function lineChart(o: LineChartOptions): string {
   body += '<g class="series">';
   o.series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
-    const sorted = [...s.points].sort((a, b) => a[0] - b[0]);
+    const sorted = thin([...s.points].sort((a, b) => a[0] - b[0]));
     if (sorted.length === 0) return;
     const d = sorted.map(([x, y], k) => `${k ? 'L' : 'M'}${coord(X(x))} ${coord(Y(y))}`).join('');
     body += `<path class="line mark" d="${d}" fill="none" stroke="${color}" stroke-width="2"><title>${esc(s.name)}</title></path>`;

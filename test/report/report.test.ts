@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { barChart, esc, fmt, lineChart, niceTicks, renderReport } from '../../src/report/index.js';
+import { barChart, esc, fmt, lineChart, MAX_POINTS_PER_SERIES, niceTicks, renderReport } from '../../src/report/index.js';
 import { fullReport } from './fixture.js';
 
 /** Splits the report into its chart SVGs, keyed by data-chart. */
@@ -74,6 +74,17 @@ describe('renderReport', () => {
     expect(charts(a).size).toBe(0);
     const m = renderReport({ title: 't', memory: { samples: [{ t: 0, vm: 'x', residentMiB: 3 }] } });
     expect(charts(m).get('memory-resident')).toMatch(/class="point mark"/);
+  });
+
+  it('handles long runs: 300k samples render quickly with thinned series', () => {
+    const samples = Array.from({ length: 300_000 }, (_, i) => ({ t: i, vm: `vm${i % 3}`, residentMiB: (i % 1000) / 10, sharedMiB: 1 }));
+    const t0 = performance.now();
+    const out = renderReport({ title: 'big', memory: { samples, machineMiB: 200 } });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    const svg = charts(out).get('memory-resident')!;
+    const d = [...svg.matchAll(/class="line mark" d="([^"]+)"/g)].map((m) => m[1].split('L').length);
+    expect(d).toEqual([MAX_POINTS_PER_SERIES, MAX_POINTS_PER_SERIES, MAX_POINTS_PER_SERIES, 2]);
+    expect(out.length).toBeLessThan(2_000_000);
   });
 
   it('converts the time unit to ms', () => {
