@@ -8,3 +8,4 @@ export { GuestFs, FSLAYOUT, SUPER, INODE, MAX_FILE_PAGES, type FsPages, type FsS
 export * as libc from './libc.js';
 export { BUILTIN_PROGRAMS, bootGuest, type BootGuestOptions, type BootedGuest } from './programs.js';
 export * from './introspect.js';
+export * from './balloon.js';
