@@ -222,3 +222,9 @@ export function scenarioFormatOf(fileName: string): ScenarioFormat | undefined {
   if (f.endsWith('.yaml') || f.endsWith('.yml')) return 'yaml';
   return undefined;
 }
+
+/** Formats issues for a terminal: one `FILE: path: expected …` line each (no stack traces). */
+export function formatScenarioIssues(issues: readonly ScenarioIssue[], file?: string): string {
+  if (!Array.isArray(issues)) throw new TypeError('issues must be an array');
+  return issues.map((i) => (file ? `${file}: ${i.message}` : i.message)).join('\n');
+}

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_PROGRAMS } from '../../src/guest/index.js';
-import { ADVERSARY_KINDS, MEASUREMENTS, parseScenario, scenarioFormatOf, validateScenario, type ScenarioInput } from '../../src/scenario/index.js';
+import { ADVERSARY_KINDS, formatScenarioIssues, MEASUREMENTS, parseScenario, scenarioFormatOf, validateScenario, type ScenarioInput } from '../../src/scenario/index.js';
 
 const dir = fileURLToPath(new URL('../../examples/scenarios/', import.meta.url));
 
@@ -127,6 +127,15 @@ describe('parseScenario', () => {
     const proxy = new Proxy({}, { get() { throw new Error('boom'); }, ownKeys() { throw new Error('boom'); } });
     const r = validateScenario(proxy);
     expect(r.ok).toBe(false);
+  });
+
+  it('formats issues one per line, prefixed with the file', () => {
+    const r = parseScenario('{"hosts": "not-a-list"}', 'json');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const text = formatScenarioIssues(r.error, 'bad.json');
+    expect(text.split('\n').length).toBe(r.error.length);
+    expect(text).toContain('bad.json: hosts: expected an array, got string');
   });
 
   it('maps file names to formats', () => {
