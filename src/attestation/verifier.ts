@@ -74,9 +74,15 @@ export class Verifier {
 
   /** A fresh 32-byte nonce, valid for policy.nonceTtlSeconds of virtual time (platform CSPRNG when ctx.realRandomness). */
   issueNonce(): Uint8Array {
+    if (this.#nonces.size >= 4096) this.#purge();
     const n = this.ctx.realRandomness ? globalThis.crypto.getRandomValues(new Uint8Array(32)) : this.#rng.bytes(32);
     this.#nonces.set(toHex(n), { expires: this.ctx.clock.now + this.#policy.nonceTtlSeconds * 1e9, consumed: false });
     return n.slice();
+  }
+
+  #purge(): void {
+    const now = this.ctx.clock.now;
+    for (const [k, v] of this.#nonces) if (v.consumed || v.expires < now) this.#nonces.delete(k);
   }
 
   /** Accepts an externally chosen nonce (e.g. one given on the command line) as issued now. */
