@@ -12,7 +12,7 @@
  * syscall (the TVMM runs it in the child); the parent gets the child's pid, the child starts that
  * body with a copy-on-write copy of the parent's address space.
  */
-import { decodeResult, ERRNO, LIBC_SCRATCH, MAP, O, PROT, SEEK, SIG, SYS, USER_LAYOUT, WAIT, waitStatusExited } from './abi.js';
+import { ERRNO, LIBC_SCRATCH, MAP, O, PROT, SEEK, SIG, SYS, USER_LAYOUT, WAIT, waitStatusExited } from './abi.js';
 import type { KernelDriver, KernelServices } from './driver.js';
 import type {
   FaultContext, InterruptContext, KernelAccess, KernelAdversary, ProcessInfo, SyscallContext, SyscallResultContext,
@@ -1713,6 +1713,3 @@ export class GuestKernel implements GuestOs {
     return this.#access;
   }
 }
-
-/** Decodes a syscall register result (re-exported convenience). */
-export { decodeResult };
