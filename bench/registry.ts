@@ -1,6 +1,7 @@
 /** Every benchmark section, one import line per area module (keep one line each to avoid edit conflicts). */
 import type { BenchSection } from './types.js';
 import { attestBench } from './attest.js';
+import { sharingBench } from './memory.js';
 import { accessBench, scaleBench } from './access.js';
 
 export const SECTIONS: BenchSection[] = [
@@ -8,4 +9,5 @@ export const SECTIONS: BenchSection[] = [
   scaleBench,
   // area modules add: accessBench, scaleBench, sharingBench, cloakBench, attestBench, dedupBench, vicBench
   attestBench,
+  sharingBench,
 ];

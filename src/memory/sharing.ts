@@ -28,7 +28,7 @@ import { InvariantError, NO_MPN, type Gppn, type Mpn, type SeededRng, type VmId 
 import { checkBool, checkInt, checkObject, checkString, checkFunction } from '../sim/index.js';
 import { FrameFlag, OWNER_NONE, SLAB_SHIFT, MachineMemory } from './machine.js';
 import type { MemoryManager } from './manager.js';
-import { PageState } from './pmap.js';
+import { PageState, type Pmap } from './pmap.js';
 import { hashPage, pagesEqual, type Hash64, type PageHasher } from './hash.js';
 
 const KIND_NONE = 0;
@@ -105,6 +105,8 @@ export class PageSharing {
   readonly #hashCost: number;
   readonly #h: Hash64 = { lo: 0, hi: 0 };
   #scannedSinceFull = 0;
+  /** Scanner PRNG state (mulberry32, seeded from the SeededRng; see {@link PageSharing.scan}). */
+  #x: number;
   #s = { full_scans: 0, cow_breaks: 0, false_matches: 0, pagesScanned: 0, ineligible: 0, merges: 0, byteCompares: 0, staleHints: 0, scanCpuNs: 0 };
   readonly #perVmStats = new Map<number, { scanned: number; merged: number; cowBreaks: number }>();
 
@@ -118,6 +120,7 @@ export class PageSharing {
     this.#system = opts.systemPagesPerScan === undefined ? 16384 : checkInt('systemPagesPerScan', opts.systemPagesPerScan, 1);
     this.#hasher = opts.hasher === undefined ? hashPage : (checkFunction('hasher', opts.hasher) as PageHasher);
     this.#hashCost = opts.hashCostNs === undefined ? mm.ctx.costs.sharingHash : checkInt('hashCostNs', opts.hashCostNs, 0);
+    this.#x = rng.u32() | 0;
     const n = this.#m.frames;
     this.#kind = new Uint8Array(n);
     this.#hLo = new Uint32Array(n);
@@ -170,30 +173,38 @@ export class PageSharing {
     return (fl & FrameFlag.USED) !== 0 && (fl & INELIGIBLE_FRAME) === 0 && this.#m.owner[f] === vm && this.#m.refcount[f] === 1;
   }
 
+  /** Uniform-ish integer in [0, n) from the scanner's mulberry32 stream (bias < n / 2^32). */
+  #rand(n: number): number {
+    let t = (this.#x = (this.#x + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) * n) / 4294967296);
+  }
+
   /**
    * Scans up to `budget` (default: the system-wide cap) randomly chosen pages, at most the per-VM
-   * cap per VM; returns how many pages it looked at.
+   * cap per VM; returns how many pages it looked at. Candidates come from a mulberry32 stream seeded
+   * from the host's SeededRng (one ChaCha draw per engine instead of one per page: the scanner's
+   * picks are as reproducible as every other random choice, at a fraction of the cost).
    */
   scan(budget?: number): number {
     const b = budget === undefined ? this.#system : Math.min(checkInt('budget', budget, 0), this.#system);
     const vms = this.#mm.vms().filter((v) => !this.#disabled.has(v));
     if (vms.length === 0 || b === 0) return 0;
-    const done = new Map<number, number>();
+    const pmaps = vms.map((v) => this.#mm.pmap(v));
+    const salts = vms.map((v) => this.saltOf(v));
+    const stats = vms.map((v) => this.#vmStat(v));
+    const done = new Int32Array(vms.length);
     let total = 0;
-    for (const v of vms) total += this.#mm.pmap(v).pages;
+    for (const p of pmaps) total += p.pages;
     let n = 0;
-    let capped = 0;
-    while (n < b && capped < vms.length) {
-      const vm = vms[vms.length === 1 ? 0 : this.#rng.int(vms.length)];
-      const c = done.get(vm) ?? 0;
-      if (c >= this.#perVm) {
-        capped = 0;
-        for (const v of vms) if ((done.get(v) ?? 0) >= this.#perVm) capped++;
-        continue;
-      }
-      done.set(vm, c + 1);
-      const g = this.#rng.int(this.#mm.pmap(vm).pages) as Gppn;
-      this.tryShare(vm, g);
+    let open = vms.length;
+    while (n < b && open > 0) {
+      const i = vms.length === 1 ? 0 : this.#rand(vms.length);
+      if (done[i] >= this.#perVm) continue;
+      if (++done[i] === this.#perVm) open--;
+      const p = pmaps[i];
+      this.#examine(vms[i], p, this.#rand(p.pages) as Gppn, salts[i], stats[i]);
       n++;
       if (++this.#scannedSinceFull >= total) {
         this.#scannedSinceFull = 0;
@@ -214,15 +225,30 @@ export class PageSharing {
    * (share before swap uses this too). Never throws for guest-controlled state.
    */
   tryShare(vm: VmId, g: Gppn): ShareOutcome {
-    this.#s.pagesScanned++;
-    this.#vmStat(vm).scanned++;
-    if (!this.isEligible(vm, g)) {
+    if (this.#disabled.has(vm) || !this.#mm.hasVm(vm)) {
+      this.#s.pagesScanned++;
       this.#s.ineligible++;
       return 'ineligible';
     }
     const p = this.#mm.pmap(vm);
+    if (!Number.isInteger(g) || g < 0 || g >= p.pages) throw new RangeError(`gppn ${g} out of range`);
+    return this.#examine(vm, p, g, this.saltOf(vm), this.#vmStat(vm));
+  }
+
+  #examine(vm: VmId, p: Pmap, g: Gppn, salt: number, vs: { scanned: number }): ShareOutcome {
+    this.#s.pagesScanned++;
+    vs.scanned++;
+    const st = p.state[g];
     const mb = p.mpn[g];
-    const salt = this.saltOf(vm);
+    if (!(st & PageState.PRESENT) || st & INELIGIBLE_STATE || mb === NO_MPN) {
+      this.#s.ineligible++;
+      return 'ineligible';
+    }
+    const fl0 = this.#m.flags[mb];
+    if ((fl0 & FrameFlag.USED) === 0 || (fl0 & INELIGIBLE_FRAME) !== 0 || this.#m.owner[mb] !== vm || this.#m.refcount[mb] !== 1) {
+      this.#s.ineligible++;
+      return 'ineligible';
+    }
     const words = this.#m.slabs32[mb >>> SLAB_SHIFT]!;
     const off = MachineMemory.offsetInSlab(mb) >>> 2;
     const h = this.#hasher(words, off, salt, this.#h);
