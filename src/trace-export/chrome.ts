@@ -9,7 +9,8 @@
  * Spans are recognised three ways: (1) a `data.durNs` number — the event closes a span of that
  * length ending at `t`; (2) paired kinds `X.begin`/`X.end`, `X.start`/`X.end` or `X.enter`/`X.exit`
  * on one VM and category (matched LIFO, and by `data.tid` / `data.id` when present); (3) extra
- * pairs given in `opts.spans` as full `cat.kind` names.
+ * pairs given in `opts.spans` as full `cat.kind` names. Spans that overlap without nesting on one
+ * track are moved to extra lanes (`io #2`, …) because viewers reject mis-nested slices.
  */
 import type { TraceCategory, TraceEvent } from '../sim/trace.js';
 
@@ -58,6 +59,9 @@ interface Out {
   seq: number;
   /** Track (thread) name inside the process; resolved to `tid` at the end. */
   track?: string;
+  /** Span start and end in virtual ns (X events), for lane assignment. */
+  startNs?: number;
+  endNs?: number;
 }
 
 const SUFFIX_PAIRS: readonly [string, string][] = [['.begin', '.end'], ['.start', '.end'], ['.enter', '.exit']];
@@ -170,7 +174,7 @@ export function toChromeTrace(events: readonly TraceEvent[], opts: ChromeTraceOp
       const track = trackOf(e);
       use(pid, track);
       const start = Math.max(0, e.t - durNs);
-      out.push({ name: e.kind, cat: e.cat, ph: 'X', ts: start / 1000, dur: (e.t - start) / 1000, pid, tid: 0, args: sortedArgs(e.data, { seq: e.seq }), seq: e.seq, track });
+      out.push({ name: e.kind, cat: e.cat, ph: 'X', ts: start / 1000, dur: (e.t - start) / 1000, pid, tid: 0, args: sortedArgs(e.data, { seq: e.seq }), seq: e.seq, track, startNs: start, endNs: e.t });
       continue;
     }
     const sp = e.cat === 'security' ? undefined : spanOf(e);
@@ -193,17 +197,49 @@ export function toChromeTrace(events: readonly TraceEvent[], opts: ChromeTraceOp
     const pid = pidOf(b);
     const track = trackOf(b);
     use(pid, track);
-    out.push({ name: sp.name, cat: b.cat, ph: 'X', ts: b.t / 1000, dur: (e.t - b.t) / 1000, pid, tid: 0, args: sortedArgs(b.data, e.data, { endSeq: e.seq, seq: b.seq }), seq: b.seq, track });
+    out.push({ name: sp.name, cat: b.cat, ph: 'X', ts: b.t / 1000, dur: (e.t - b.t) / 1000, pid, tid: 0, args: sortedArgs(b.data, e.data, { endSeq: e.seq, seq: b.seq }), seq: b.seq, track, startNs: b.t, endNs: e.t });
   }
   for (const st of open.values()) for (const b of st) instant(b, { unmatched: 'begin' });
 
+  // Complete events on one track must nest or be disjoint (viewers reject partial overlaps):
+  // overlapping spans move to extra lanes `track #2`, `track #3`, … (greedy, deterministic).
+  const spans = out
+    .filter((o) => o.ph === 'X')
+    .sort((a, b) => a.startNs! - b.startNs! || b.endNs! - b.startNs! - (a.endNs! - a.startNs!) || a.seq - b.seq);
+  const lanes = new Map<string, number[][]>();
+  for (const o of spans) {
+    const key = `${o.pid}|${o.track}`;
+    let ls = lanes.get(key);
+    if (!ls) lanes.set(key, (ls = []));
+    let placed = -1;
+    for (let i = 0; i < ls.length && placed < 0; i++) {
+      const open = ls[i];
+      while (open.length && open[open.length - 1] <= o.startNs!) open.pop();
+      if (open.length === 0 || o.endNs! <= open[open.length - 1]) {
+        open.push(o.endNs!);
+        placed = i;
+      }
+    }
+    if (placed < 0) {
+      ls.push([o.endNs!]);
+      placed = ls.length - 1;
+    }
+    if (placed > 0) {
+      o.track = `${o.track} #${placed + 1}`;
+      use(o.pid, o.track);
+    }
+  }
+
   // Assign tids per process in the fixed order (categories first, then vcpu N, then others by name).
-  const rank = (t: string) => {
+  const rank = (track: string) => {
+    const lane = /^(.*) #(\d+)$/.exec(track);
+    const t = lane ? lane[1] : track;
+    const sub = lane ? Number(lane[2]) : 0;
     const i = TRACK_ORDER.indexOf(t as TraceCategory);
-    if (i >= 0) return [i, 0, t] as const;
+    if (i >= 0) return [i, sub, track] as const;
     const m = /^vcpu (\d+)$/.exec(t);
-    if (m) return [TRACK_ORDER.indexOf('vcpu'), 1 + Number(m[1]), t] as const;
-    return [TRACK_ORDER.length, 0, t] as const;
+    if (m) return [TRACK_ORDER.indexOf('vcpu'), 1000 * (1 + Number(m[1])) + sub, track] as const;
+    return [TRACK_ORDER.length, 0, track] as const;
   };
   const tidOf = new Map<string, number>();
   const meta: string[] = [];

@@ -102,7 +102,36 @@ describe('toChromeTrace', () => {
     const inst = j.traceEvents.filter((e) => e.ph === 'i');
     expect(inst.map((e) => [e.name, e.args.unmatched])).toEqual([['orphan.end', 'end'], ['dangling.start', 'begin'], ['run', undefined]]);
     const tracks = j.traceEvents.filter((e) => e.name === 'thread_name').map((e) => e.args.name);
-    expect(tracks).toEqual(['vcpu 1', 'cloak']);
+    expect(tracks).toEqual(['vcpu 1', 'cloak', 'cloak #2']);
+    // The two transitions overlap without nesting, so they sit on different lanes.
+    expect(x[0].tid).not.toBe(x[1].tid);
+    expect(x[2].tid).toBe(x[0].tid);
+  });
+
+  it('keeps complete events on every track nested or disjoint', () => {
+    const events: TraceEvent[] = [];
+    let seq = 0;
+    for (let i = 0; i < 200; i++) {
+      const start = (i * 7919) % 5000;
+      events.push({ seq: seq++, t: start, cat: 'io', kind: 'req.begin', vm: 1, data: { id: i } });
+      events.push({ seq: seq++, t: start + 1 + ((i * 104729) % 900), cat: 'io', kind: 'req.end', vm: 1, data: { id: i } });
+    }
+    events.sort((a, b) => a.t - b.t || a.seq - b.seq);
+    const j = validate(toChromeTrace(events.map((e, k) => ({ ...e, seq: k }))));
+    const x = j.traceEvents.filter((e) => e.ph === 'X');
+    expect(x.length).toBe(200);
+    const byTid = new Map<number, Ev[]>();
+    for (const e of x) byTid.set(e.tid, [...(byTid.get(e.tid) ?? []), e]);
+    expect(byTid.size).toBeGreaterThan(1);
+    for (const spans of byTid.values())
+      for (const a of spans)
+        for (const b of spans) {
+          if (a === b) continue;
+          const [a0, a1, b0, b1] = [a.ts * 1000, (a.ts + a.dur!) * 1000, b.ts * 1000, (b.ts + b.dur!) * 1000].map(Math.round);
+          const disjoint = a1 <= b0 || b1 <= a0;
+          const nested = (a0 <= b0 && b1 <= a1) || (b0 <= a0 && a1 <= b1);
+          expect(disjoint || nested).toBe(true);
+        }
   });
 
   it('supports explicit span rules', () => {
