@@ -202,7 +202,8 @@ export class ProtectedDisk implements BlockDevice {
     e.set(u64be(version), 0);
     let stored = pt;
     if (this.cls === 'encrypted') {
-      const nonce = this.#nonces.bytes(24);
+      // Synthetic nonce: unique per (disk, lba, version, data) even if the seeded stream repeats when the disk is reopened.
+      const nonce = this.provider.hmacSha256(this.#key, concatBytes(te('terracloak/disk-nonce/v1'), this.#aad(lba, version), this.provider.sha256(pt), this.#nonces.bytes(16))).slice(0, 24);
       const sealed = this.provider.aeadSeal('xchacha20-poly1305', this.#key, nonce, pt, this.#aad(lba, version));
       stored = sealed.subarray(0, pt.length);
       e.set(nonce, 8);

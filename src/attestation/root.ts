@@ -241,7 +241,8 @@ export class RootOfTrust {
     const sel = this.#checkSelection(pcrs);
     let mask = 0;
     for (const i of sel) mask |= 1 << i;
-    const n = this.#nonceRng.bytes(24);
+    // Synthetic nonce: unique per (registers, data) even if the seeded stream repeats.
+    const n = this.provider.hmacSha256(this.#sealKey, concatBytes(te('terracloak/rot-seal-nonce/v1'), this.#composite(sel), this.provider.sha256(pt), this.#nonceRng.bytes(16))).slice(0, 24);
     const header = concatBytes(te('TCHS'), new Uint8Array([1, mask]), n);
     const key = this.provider.hkdfSha256(this.#sealKey, this.#composite(sel), te('terracloak/rot-seal/v1'), 32);
     return concatBytes(header, this.provider.aeadSeal('xchacha20-poly1305', key, n, pt, header));

@@ -152,7 +152,9 @@ export class SealedStorage {
     const lb = te(label);
     if (lb.length > 128) throw new RangeError('label too long');
     const { id: cid } = this.#counterName(binding, label);
-    const nonce = this.#nonces.bytes(24);
+    // Synthetic nonce (SIV-style): unique for distinct (binding, label, sequence, data) even if the
+    // seeded stream repeats after a reboot; equal only when the whole sealed content is equal.
+    const nonce = this.provider.hmacSha256(this.#root, concatBytes(te('terracloak/seal-nonce/v1'), binding, lb, u64be(sequence), this.provider.sha256(pt), this.#nonces.bytes(16))).slice(0, 24);
     const header = concatBytes(te('TCSB'), new Uint8Array([1, POLICY_CODE[policy], lb.length]), lb, cid, u64be(sequence), nonce);
     this.ctx.clock.advance(pt.length * this.ctx.costs.cryptoPerByte);
     return concatBytes(header, this.provider.aeadSeal('xchacha20-poly1305', this.#key(binding), nonce, pt, header));

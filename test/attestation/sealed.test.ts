@@ -117,3 +117,15 @@ it('a blob orphaned by a crash never becomes valid when its sequence number is r
   expect(code(() => r.service.unsealBlob(1, orphan))).toBe('UNSEAL_ERROR');
   expect(new TextDecoder().decode(r.service.unseal(1, 'k'))).toBe('next');
 });
+
+it('nonces never repeat across a reboot that replays the seeded stream (no XChaCha nonce reuse)', () => {
+  const h = host();
+  const b1 = h.service.seal(1, 'k', utf8('first'));
+  h.rot.faults.arm('seal.afterPersist');
+  expect(() => h.service.seal(1, 'k', utf8('second'))).toThrow(SimulatedCrash);
+  const orphan = h.blobs.keys().map((k) => h.blobs.get(k)!).find((b) => parseSealedBlob(b).sequence === 2)!;
+  const r = reboot(h);
+  const b2 = r.service.seal(1, 'k', utf8('third!'));
+  const nonces = [b1, orphan, b2].map((b) => Buffer.from(parseSealedBlob(b).nonce).toString('hex'));
+  expect(new Set(nonces).size).toBe(3);
+});
