@@ -336,7 +336,7 @@ export function renderReport(data: ReportData): string {
   const parts: string[] = [];
   const sub = [d.subtitle, d.seed !== undefined ? `seed ${fmt(d.seed)}` : undefined].filter((x) => x !== undefined).join(' · ');
   if (d.summary?.length)
-    parts.push(section('summary', 'Summary', table('summary', ['', ''], d.summary.map((s) => [{ text: s.label, cls: '' }, s.status ? { text: s.value, cls: s.status } : s.value]))));
+    parts.push(section('summary', 'Summary', table('summary', ['measure', 'value'], d.summary.map((s) => [s.label, s.status ? { text: s.value, cls: s.status } : s.value]))));
   if (d.attestation) parts.push(attestationSection(d.attestation));
   if (d.attacks) parts.push(attackSection(d.attacks));
   if (d.memory) parts.push(memorySection(d.memory));
