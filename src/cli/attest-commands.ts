@@ -116,3 +116,37 @@ export function cmdVerify(opts: { quote: string; nonce: string; root: string; po
   if (r.ok) return { exitCode: 0, stdout: 'verified' };
   return { exitCode: 1, stdout: `refused: check ${r.failed!.name} failed with ${r.failed!.code}: ${r.failed!.detail}` };
 }
+
+/** Command table for main.ts: name, one-line summary, option spec, and a runner over parsed arguments. */
+export const ATTEST_COMMANDS: readonly {
+  readonly name: 'root' | 'quote' | 'verify';
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: Readonly<Record<string, 'bool' | 'string' | 'int'>>;
+  run(positionals: readonly string[], opts: Readonly<Record<string, string | number | boolean | undefined>>): AttestCommandResult;
+}[] = [
+  {
+    name: 'root',
+    summary: 'write the simulated manufacturer CA certificate (PEM) of host N',
+    usage: 'terracloak root --seed N --out root.pem',
+    options: { seed: 'int', out: 'string' },
+    run: (_p, o) => cmdRoot({ seed: o.seed as number, out: o.out as string }),
+  },
+  {
+    name: 'quote',
+    summary: "boot host N and a closed-box VM from an image; write the VM's quote (and chain)",
+    usage: 'terracloak quote --seed N --image FILE --nonce HEX --out quote.cbor [--chain-out chain.pem]',
+    options: { seed: 'int', image: 'string', nonce: 'string', out: 'string', 'chain-out': 'string' },
+    run: (_p, o) => cmdQuote({ seed: o.seed as number, image: o.image as string, nonce: o.nonce as string, out: o.out as string, chainOut: o['chain-out'] as string | undefined }),
+  },
+  {
+    name: 'verify',
+    summary: 'verify a quote against a pinned root and a policy; prints verified or the failing check',
+    usage: 'terracloak verify quote.cbor --nonce HEX --root root.pem --policy policy.json [--json]',
+    options: { nonce: 'string', root: 'string', policy: 'string', json: 'bool' },
+    run: (p, o) => {
+      if (p.length !== 1) throw new UsageError('verify takes exactly one quote file');
+      return cmdVerify({ quote: p[0], nonce: o.nonce as string, root: o.root as string, policy: o.policy as string, json: o.json === true });
+    },
+  },
+];

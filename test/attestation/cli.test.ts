@@ -59,3 +59,19 @@ describe('attestation CLI commands', () => {
     expect(out).toContain('OK');
   });
 });
+
+it('ATTEST_COMMANDS drives the same commands from parsed arguments', async () => {
+  const { ATTEST_COMMANDS } = await import('../../src/cli/attest-commands.js');
+  const { parseArgs } = await import('../../src/cli/args.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tc-cli2-'));
+  const run = (name: string, argv: string[]) => {
+    const c = ATTEST_COMMANDS.find((x) => x.name === name)!;
+    const a = parseArgs(argv, c.options);
+    return c.run(a.positionals, a.opts);
+  };
+  expect(run('root', ['--seed', '9', '--out', join(dir, 'r.pem')]).exitCode).toBe(0);
+  expect(run('quote', ['--seed', '9', '--image', IMG, '--nonce', NONCE, '--out', join(dir, 'q.cbor'), '--chain-out', join(dir, 'c.pem')]).exitCode).toBe(0);
+  expect(run('verify', [join(dir, 'q.cbor'), '--nonce', NONCE, '--root', join(dir, 'r.pem'), '--policy', POL])).toEqual({ exitCode: 0, stdout: 'verified' });
+  expect(() => run('verify', ['--nonce', NONCE, '--root', join(dir, 'r.pem'), '--policy', POL])).toThrow(/exactly one quote/);
+  expect(() => run('root', ['--out', join(dir, 'x.pem')])).toThrow(/seed/);
+});
