@@ -218,7 +218,7 @@ export class GuestKernel implements GuestOs {
 
   /** GuestOs.boot: lays out kernel memory, mounts the filesystem, starts init. */
   boot(platform: GuestPlatform): void {
-    if (this.#booted) throw new Error('the kernel is already booted');
+    if (this.#booted) this.#reset(); // a power cycle: fresh memory, fresh kernel
     this.#booted = true;
     this.#p = platform;
     const n = platform.memoryPages;
@@ -255,6 +255,8 @@ export class GuestKernel implements GuestOs {
       }
       platform.console(`kernel: ${n} pages, fs ${how}${this.#swap ? `, swap ${this.#swapUsed.length - 1} slots` : ''}`);
       const now = platform.now();
+      // The first timer tick (also wakes a VM the scheduler still marks idle from before a power cycle).
+      this.#armFor(now + 1);
       for (const d of this.#drivers) {
         d.next = now + d.d.periodNs;
         this.#armFor(d.next);
@@ -272,6 +274,30 @@ export class GuestKernel implements GuestOs {
     } catch (e) {
       this.#crash = e instanceof Error ? e.message : String(e);
     }
+  }
+
+  #reset(): void {
+    this.#procs.clear();
+    this.#byRoot.clear();
+    this.#byTid.clear();
+    this.#slots.fill(undefined);
+    this.#nextPid = 1;
+    this.#ready.length = 0;
+    this.#runningPid = 0;
+    this.#files.fill(undefined);
+    this.#pipes.fill(undefined);
+    this.#swap = undefined;
+    this.#swapUsed = new Uint8Array(0);
+    this.#swapHint = 0;
+    this.#freeTop = 0;
+    this.#clockHand = 0;
+    this.#irqs.length = 0;
+    this.#armed = [];
+    this.#handlers.clear();
+    this.#access = undefined;
+    this.#services = undefined;
+    this.#crash = undefined;
+    this.#halted = false;
   }
 
   #layoutKernel(): void {

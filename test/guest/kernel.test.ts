@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { Host } from '../../src/tvmm/index.js';
+import { BUILTIN_PROGRAMS, GuestKernel, bootGuest, libc as c } from '../../src/guest/index.js';
+import { consoleOf } from './helpers.js';
+
+describe('kernel lifecycle', () => {
+  it('boots again after a power cycle with a fresh process table', () => {
+    const g = bootGuest({ run: ['idle 1000'] });
+    g.tvmm.run({ untilNs: 5e6 });
+    expect(g.kernel.ps().map((p) => p.name)).toEqual(['init', 'idle']);
+    g.tvmm.power(g.vmId, 'off');
+    g.tvmm.power(g.vmId, 'on');
+    g.tvmm.run({ untilNs: 10e6 });
+    const ps = g.kernel.ps();
+    expect(ps.map((p) => [p.pid, p.name])).toEqual([[1, 'init'], [2, 'idle']]);
+    expect(consoleOf(g).filter((l) => l.startsWith('kernel:'))).toHaveLength(2);
+  });
+
+  it('a missing init program is a kernel panic that shuts the VM down, not a TVMM crash', () => {
+    const host = new Host({ seed: 1, machineMiB: 64 });
+    const tvmm = host.boot();
+    const k = new GuestKernel({ init: 'nope' });
+    const id = tvmm.createVm({ name: 'v', kind: 'open-box', memoryMiB: 4, guest: k, programs: BUILTIN_PROGRAMS });
+    tvmm.power(id, 'on');
+    const r = tvmm.run({ untilNs: 1e9 });
+    expect(r.reason).toBe('all-halted');
+    expect(k.panic).toMatch(/no init program/);
+    expect(tvmm.vm(id).state).toBe('off');
+  });
+
+  it('with haltWhenDone false the VM idles after its last process exits', () => {
+    const g = bootGuest({ run: ['syscall-heavy 3'], kernel: { haltWhenDone: false } });
+    const r = g.tvmm.run({ untilNs: 1e9 });
+    expect(r.reason).toBe('all-idle');
+    expect(g.tvmm.vm(g.vmId).state).toBe('running');
+    expect(g.kernel.ps()).toEqual([]);
+  });
+
+  it('two VMs run their own kernels side by side without sharing state', () => {
+    const host = new Host({ seed: 3, machineMiB: 128 });
+    host.boot();
+    const a = bootGuest({ host, name: 'a', run: ['file-io x 4'] });
+    const b = bootGuest({ host, name: 'b', run: ['memhog 1 dup'] });
+    host.tvmm.run({ untilNs: 1e9 });
+    expect(consoleOf(a)).toContain('file-io: x 4096 bytes ok');
+    expect(consoleOf(b)).toContain('memhog: 1 MiB dup ok');
+    expect(a.kernel.files()).toEqual(['x']);
+    expect(b.kernel.files()).toEqual([]);
+  });
+
+  it('a program that throws a plain Error crashes only its VM (the TVMM halts it with the reason)', () => {
+    const g = bootGuest({
+      run: ['bad'],
+      programs: {
+        *bad(p) {
+          yield* c.getpid(p);
+          throw new Error('program bug');
+        },
+      },
+    });
+    g.tvmm.run({ untilNs: 1e9 });
+    expect(g.tvmm.vm(g.vmId).state).toBe('halted');
+  });
+});
