@@ -45,3 +45,17 @@ export {
 } from './dede.js';
 export { checkVolume, type VolumeReport, type Finding, type CheckOptions } from './checker.js';
 export { crc32 } from './crc32.js';
+export {
+  VirtualScsiController,
+  VirtualDisk,
+  RamDisk,
+  DEFAULT_VIC,
+  SECTOR_SIZE,
+  type InterruptSink,
+  type BlockDevice,
+  type VicParams,
+  type ScsiCommand,
+  type Completion,
+  type ControllerOptions,
+  type ControllerStats,
+} from './scsi.js';
