@@ -25,7 +25,10 @@ function pane(label: string, view: 'app' | 'kernel', bytes: Uint8Array | null, b
 export function render(root: HTMLElement, r: DemoResult): void {
   const sec = el('section', { class: 'run', 'data-run': r.cloaked ? 'cloaked' : 'plain' });
   sec.append(el('h2', {}, r.cloaked ? 'With Overshadow cloaking' : 'Without cloaking'));
-  sec.append(el('p', { class: 'meta' }, `guest-physical page ${r.gppn} · app ${r.appEnded} · ${r.traceEvents} trace events · digest ${r.traceDigest.slice(0, 16)}…`));
+  const meta = el('p', { class: 'meta' }, `guest-physical page ${r.gppn} · app ${r.appEnded} · ${r.traceEvents} trace events · digest ${r.traceDigest.slice(0, 16)}… · `);
+  const url = URL.createObjectURL(new Blob([r.chromeTrace], { type: 'application/json' }));
+  meta.append(el('a', { href: url, download: `terracloak-${r.cloaked ? 'cloaked' : 'plain'}.trace.json`, 'data-trace': r.cloaked ? 'cloaked' : 'plain' }, 'download the trace (opens in Perfetto)'));
+  sec.append(meta);
   for (const s of r.steps) {
     const card = el('article', { class: 'step', 'data-step': s.id });
     const h = el('h3', {}, s.title + ' ');

@@ -8,6 +8,7 @@
  */
 import { attachCloaking } from '../../src/cloaking/index.js';
 import { GuestKernel, SYS, USER_LAYOUT, type SyscallContext } from '../../src/guest/index.js';
+import { toChromeTrace } from '../../src/trace-export/index.js';
 import { Host, type ProgramFn } from '../../src/tvmm/index.js';
 
 /** Where the vault keeps its secret: the first heap page (it grows the heap by one page with brk). */
@@ -44,6 +45,8 @@ export interface DemoResult {
   readonly securityEvents: readonly { kind: string; data?: Readonly<Record<string, unknown>> }[];
   readonly traceEvents: number;
   readonly traceDigest: string;
+  /** The run's trace as Chrome trace-event JSON (open it in Perfetto). */
+  readonly chromeTrace: string;
 }
 
 /** Options of {@link runPageDemo}. */
@@ -165,5 +168,6 @@ export function runPageDemo(opts: DemoOptions = {}): DemoResult {
     securityEvents: host.sim.trace.securityEvents().map((e) => ({ kind: e.kind, ...(e.data ? { data: e.data } : {}) })),
     traceEvents: host.sim.trace.length,
     traceDigest: host.sim.trace.digest(),
+    chromeTrace: toChromeTrace(host.sim.trace.events(), { metadata: { seed, cloaked, digest: host.sim.trace.digest() } }),
   };
 }

@@ -63,8 +63,14 @@ describe.skipIf(skipBrowser)('the browser demo (examples/web) in headless Chromi
     expect(await cloaked.locator('article[data-step="tamper"] .verdict').innerText()).toBe('detected');
     expect(await cloaked.locator('article[data-step="tamper"] pre[data-view="app"]').innerText()).toBe('(terminated)');
     expect(await cloaked.locator('ul.security').innerText()).toContain('cloak.violation');
+    for (const run of ['plain', 'cloaked']) {
+      const link = page.locator(`a[data-trace="${run}"]`);
+      expect(await link.getAttribute('href')).toMatch(/^blob:/);
+      const text = await page.evaluate(async (u) => (await fetch(u)).text(), (await link.getAttribute('href'))!);
+      expect(JSON.parse(text).displayTimeUnit).toBe('ns');
+    }
     expect(problems).toEqual([]);
-    expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
+    expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('blob:'))).toEqual([]);
     await page.close();
   });
 });

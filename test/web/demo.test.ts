@@ -37,6 +37,16 @@ describe('the page-view demo (engine)', () => {
     expect(a.steps).toEqual(b.steps);
   });
 
+  it('exports its trace as Chrome trace-event JSON with the VM, cloaking and security tracks', () => {
+    const r = runPageDemo({ seed: 2, cloaked: true });
+    const j = JSON.parse(r.chromeTrace) as { traceEvents: { name: string; ph: string; cat: string; args: { name?: string } }[]; otherData: Record<string, unknown> };
+    const threads = j.traceEvents.filter((e) => e.name === 'thread_name').map((e) => e.args.name);
+    expect(threads).toEqual(expect.arrayContaining(['vcpu', 'cloak', '⚠ security']));
+    expect(j.traceEvents.some((e) => e.cat === 'security' && e.name === 'cloak.violation')).toBe(true);
+    expect(j.otherData).toMatchObject({ seed: 2, cloaked: true, digest: r.traceDigest });
+    expect(runPageDemo({ seed: 2, cloaked: true }).chromeTrace).toBe(r.chromeTrace);
+  });
+
   it('refuses a secret that does not fit the view', () => {
     expect(() => runPageDemo({ secret: 'x'.repeat(VIEW_BYTES + 1) })).toThrow(RangeError);
   });
