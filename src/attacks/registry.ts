@@ -5,11 +5,13 @@
 import type { AttackScenario } from './types.js';
 import { attestAttacks } from './attest.js';
 import { memAttacks } from './memory.js';
+import { cloakAttacks } from './cloak.js';
 
 export const ATTACKS: readonly AttackScenario[] = [
   // area modules add: ...cloakAttacks, ...attestAttacks, ...memAttacks, ...storageAttacks, ...isoAttacks
   ...attestAttacks,
   ...memAttacks,
+  ...cloakAttacks,
 ];
 
 /** Finds a scenario by id (case-insensitive). */

@@ -198,6 +198,8 @@ export class CloakEngine {
   #prevBindRid = new Uint32Array(0);
   #prevNonce = new Uint8Array(0);
   #prevTag = new Uint8Array(0);
+  /** 1 when the engine pinned the record's plaintext frame (so host swap never writes plaintext out). */
+  #pinned = new Uint8Array(0);
   #free: number[] = [];
   #next = 0;
   readonly #byKey = new Map<number, number>();
@@ -206,6 +208,8 @@ export class CloakEngine {
   readonly #domains = new Map<number, Domain>();
   readonly #threadDomain = new Map<number, number>();
   readonly #ctc = new Map<number, Ctc>();
+  /** Cloaked threads that exited but whose final trap frame has not been built yet. */
+  readonly #exited = new Set<number>();
   readonly #vmMaps = new Map<number, VmMaps>();
   readonly #keys = new Map<string, Uint8Array>();
   readonly #violations: CloakViolation[] = [];
@@ -356,6 +360,7 @@ export class CloakEngine {
     this.#prevBindRid = g32(this.#prevBindRid);
     this.#prevNonce = g8(this.#prevNonce, this.#nb);
     this.#prevTag = g8(this.#prevTag, this.#tb);
+    this.#pinned = g8(this.#pinned);
     this.#cap = cap;
   }
 
@@ -443,6 +448,7 @@ export class CloakEngine {
     if (maps.plain[g] === r) maps.plain[g] = -1;
     const m = pm.mpn[g];
     this.#state[r] = CloakState.ENC;
+    this.#unpin(r);
     if (m !== this.#mpn[r] || !(pm.state[g] & PageState.PRESENT)) {
       // The plaintext frame vanished under us (the guest remapped or ballooned the GPPN): nothing
       // to encrypt; the page's old metadata stays, so the next app access fails verification.
@@ -476,6 +482,13 @@ export class CloakEngine {
     this.#tvmm.sim.clock.advance(costs.cloakTransition + costs.cryptoPerByte * PAGE_SIZE);
   }
 
+  #unpin(r: number): void {
+    if (this.#pinned[r]) {
+      this.#tvmm.machine.flags[this.#mpn[r]] &= ~FrameFlag.PINNED;
+      this.#pinned[r] = 0;
+    }
+  }
+
   #systemAccess(vm: VmId, g: number): void {
     const maps = this.#maps(vm);
     const r = maps.plain[g];
@@ -498,7 +511,6 @@ export class CloakEngine {
       }
       this.#encrypt(r);
     }
-    this.#pagingFault();
     let aliased = false;
     const other = maps.plain[g];
     if (other >= 0 && other !== r) {
@@ -530,7 +542,13 @@ export class CloakEngine {
     this.#mpn[r] = m;
     maps.plain[g] = r;
     pm.state[g] |= PageState.CLOAKED;
-    this.#tvmm.machine.flags[m] |= FrameFlag.CLOAKED;
+    const fl = this.#tvmm.machine.flags;
+    fl[m] |= FrameFlag.CLOAKED;
+    // Plaintext frames are never written to host swap or shared (threat CLK-11, MEM-01).
+    if (!(fl[m] & FrameFlag.PINNED)) {
+      fl[m] |= FrameFlag.PINNED;
+      this.#pinned[r] = 1;
+    }
     this.#tvmm.memory.invalidate(vm, g as Gppn);
     return next === CloakState.PT_RO;
   }
@@ -633,7 +651,11 @@ export class CloakEngine {
     }
     dom.rids.clear();
     dom.regions = [];
-    for (const [k, d] of this.#threadDomain) if (d === dom.id) this.#threadDomain.delete(k);
+    for (const [k, d] of this.#threadDomain) {
+      if (d !== dom.id) continue;
+      this.#threadDomain.delete(k);
+      this.#exited.add(k);
+    }
     this.#ctc.delete(tkey(dom.vm, dom.tid));
   }
 
@@ -654,6 +676,7 @@ export class CloakEngine {
       return;
     }
     if (maps.plain[g] === r) maps.plain[g] = -1;
+    this.#unpin(r);
     if (pm.mpn[g] === this.#mpn[r] && pm.state[g] & PageState.PRESENT) {
       this.#tvmm.machine.bytes(this.#mpn[r] as Mpn).fill(0);
       this.#tvmm.machine.flags[this.#mpn[r]] &= ~FrameFlag.CLOAKED;
@@ -945,19 +968,21 @@ export class CloakEngine {
   // ================================================================ secure control transfer (CTC)
 
   #onTrap(vm: VmId, tid: number, regs: Uint32Array, kind: string): void {
-    const d = this.#threadDomain.get(tkey(vm, tid));
-    if (d === undefined) return;
     const k = tkey(vm, tid);
     if (kind === 'exit' || kind === 'killed') {
-      regs.fill(0);
+      // The thread is gone (onExit ran first): the kernel sees no register of a cloaked thread.
+      if (this.#threadDomain.has(k) || this.#exited.delete(k)) regs.fill(0);
       this.#ctc.delete(k);
       return;
     }
+    const d = this.#threadDomain.get(k);
+    if (d === undefined) return;
     let c = this.#ctc.get(k);
     if (!c) {
       c = { saved: new Uint32Array(NREGS), exposed: new Uint32Array(NREGS), kind, pending: false };
       this.#ctc.set(k, c);
     }
+    if (kind === 'fault') this.#pagingFault();
     c.saved.set(regs);
     c.kind = kind;
     c.pending = true;
@@ -996,6 +1021,7 @@ export class CloakEngine {
     const d = this.#threadDomain.get(k);
     this.#ctc.delete(k);
     if (d === undefined) return;
+    this.#exited.add(k);
     const dom = this.#domains.get(d);
     if (dom && !dom.terminated) {
       this.#teardown(dom, true);

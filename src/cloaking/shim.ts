@@ -61,6 +61,8 @@ interface CFile {
   size: number;
   win: number;
   path: string;
+  /** Written since the metadata was last persisted. */
+  dirty: boolean;
 }
 
 interface ShimState {
@@ -137,7 +139,12 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     return r;
   };
   function* sys(nr: number, args: readonly number[], cont?: ProgramFn): Generator<TrapRequest, number, number> {
+    // The shim saves the app's registers around its own (marshalled) call: the syscall convention
+    // clobbers r0–r5, the app sees only the result in r0.
+    const saved = ch.regs.slice();
     const r = yield* base.syscall(nr, args, cont);
+    ch.regs.set(saved);
+    ch.regs[REG.r0] = r;
     checkAlive();
     return r;
   }
@@ -196,6 +203,8 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     if (w !== PAGE_SIZE) throw new TerraError('IO_ERROR', `short write of a cloaked file page (${w})`);
   }
   function* persistMeta(f: CFile): Generator<TrapRequest, void, number> {
+    if (!f.dirty) return;
+    f.dirty = false;
     yield* ensureBuf();
     const n = ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.STORE, f.rid, st.buf + 4, BUF_BYTES - 4, f.size]);
     if (n < 0) {
@@ -234,7 +243,7 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     if (size < 0) throw new TerraError('INTEGRITY_VIOLATION', 'the TVMM rejected the cloaked file metadata');
     const win = yield* mmapAnon(1, 'window');
     if (win >= ERRNO_MIN) throw new TerraError('OUT_OF_MEMORY', 'no window for a cloaked file');
-    const f: CFile = { fd, mfd, rid, pos: 0, size: flags & O.TRUNC ? 0 : size, win, path };
+    const f: CFile = { fd, mfd, rid, pos: 0, size: flags & O.TRUNC ? 0 : size, win, path, dirty: false };
     st.files.set(fd, f);
     return fd;
   }
@@ -257,6 +266,7 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
       const page = Math.floor(f.pos / PAGE_SIZE), off = f.pos % PAGE_SIZE, k = Math.min(PAGE_SIZE - off, len - done);
       yield* loadPage(f, page);
       base.write(f.win + off, data.subarray(done, done + k)); // plaintext in the app view (transition 2)
+      f.dirty = true;
       yield* storePage(f, page);
       done += k;
       f.pos += k;

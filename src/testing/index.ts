@@ -8,9 +8,9 @@ import { FrameFlag, OWNER_NONE } from '../memory/index.js';
 import { checkBytes, checkFunction, checkInt, checkObject, PAGE_SIZE, type Mpn, type VmId } from '../sim/index.js';
 import { Host, MemoryDisk, type HostOptions, type ProgramFn, type Tvmm } from '../tvmm/index.js';
 import { attachCloaking, type CloakEngine, type CloakOptions } from '../cloaking/index.js';
-import { RogueKernel } from './kernel.js';
+import { RogueKernel, type Inode } from './kernel.js';
 
-export { RogueKernel, PTE_P, PTE_W, PTE_U, type KernelAdversary, type SyscallCtx } from './kernel.js';
+export { RogueKernel, PTE_P, PTE_W, PTE_U, type KernelAdversary, type SyscallCtx, type Inode } from './kernel.js';
 
 /** A booted world: a host with cloaking, one VM running {@link RogueKernel}, and a disk. */
 export interface CloakWorld {
@@ -40,6 +40,8 @@ export interface BootOptions {
   readonly pages?: number;
   /** An existing disk to attach as disk0 (reboot tests). */
   readonly disk?: MemoryDisk;
+  /** The kernel's directory of that disk (share it with the disk across boots). */
+  readonly fs?: Map<string, Inode>;
 }
 
 /**
@@ -53,16 +55,19 @@ export function bootCloaked(opts: BootOptions): CloakWorld {
   const tvmm = host.boot();
   const names = Object.keys(programs);
   const engine = attachCloaking(tvmm, { ...(opts.cloaking ?? {}), cloakPrograms: opts.cloak ?? names });
-  const kernel = new RogueKernel(opts.start ?? names);
+  const kernel = new RogueKernel(opts.start ?? names, opts.fs ? { fs: opts.fs } : {});
   const vm = tvmm.createVm({ name: 'victim', kind: 'open-box', pages: opts.pages ?? 2048, guest: kernel, programs });
   const disk = opts.disk ?? new MemoryDisk(4096);
   tvmm.attachDisk(vm, 'disk0', disk);
   tvmm.power(vm, 'on');
+  // Boot the guest before any program runs when nothing starts at boot (tests spawn later).
+  if ((opts.start ?? names).length === 0) tvmm.run({ maxSlices: 1 });
   const errors: unknown[] = [];
   return {
     host, tvmm, engine, kernel, vm, disk, errors,
     run(maxSlices = 100_000) {
       checkInt('maxSlices', maxSlices, 1);
+      tvmm.internalVm(vm).idle = false;
       tvmm.run({ maxSlices });
     },
   };

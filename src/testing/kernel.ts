@@ -48,7 +48,8 @@ interface KProc {
 
 type KFile = { kind: 'file'; name: string; pos: number } | { kind: 'pipe-r' | 'pipe-w'; pipe: { buf: number[] } } | { kind: 'console' };
 
-interface Inode {
+/** A file's directory entry. */
+export interface Inode {
   size: number;
   /** Disk block of page i = base + i. */
   base: number;
@@ -66,7 +67,8 @@ export class RogueKernel implements GuestOs {
   readonly copies: Uint8Array[] = [];
   readonly exited = new Map<number, number | string>();
   readonly procs = new Map<number, KProc>();
-  readonly fs = new Map<string, Inode>();
+  /** The directory ("on disk": share it between kernels to model the same disk after a reboot or crash). */
+  readonly fs: Map<string, Inode>;
   #nextInodeBase = 0;
   #runq: number[] = [];
   #nextFree = 1;
@@ -77,7 +79,10 @@ export class RogueKernel implements GuestOs {
   /** A fixed pid for every process (threat CLK-19), when set. */
   fixedPid: number | undefined;
 
-  constructor(readonly programs: readonly string[], readonly opts: { diskName?: string; keepTraps?: boolean } = {}) {}
+  constructor(readonly programs: readonly string[], readonly opts: { diskName?: string; keepTraps?: boolean; fs?: Map<string, Inode> } = {}) {
+    this.fs = opts.fs ?? new Map();
+    for (const i of this.fs.values()) this.#nextInodeBase = Math.max(this.#nextInodeBase, i.base + MAX_FILE_PAGES);
+  }
 
   // ------------------------------------------------------------ memory
 
@@ -162,10 +167,10 @@ export class RogueKernel implements GuestOs {
     this.procs.clear();
     this.pageCache.clear();
     this.#runq = [];
-    p.onPageFault((root, gva, write, kind, user) => {
+    p.onPageFault((root, gva, write, kind) => {
       const h = this.adversary.onFault?.(root, gva, write, this);
       if (h !== undefined) return h;
-      if (kind !== 'not-present' || gva >= USER_LAYOUT.kernelBase || gva < PAGE_SIZE || !user) return false;
+      if (kind !== 'not-present' || gva >= USER_LAYOUT.kernelBase || gva < PAGE_SIZE) return false; // user pages are demand-mapped, also on copy_to_user
       this.map(root, gva & ~(PAGE_SIZE - 1));
       return true;
     });
@@ -181,13 +186,14 @@ export class RogueKernel implements GuestOs {
     return tid;
   }
 
+  /** Wakes the kernel (new work was queued from outside, e.g. by a test). */
   interrupt(): void {}
 
   run(): 'runnable' | 'idle' | 'halted' {
     const tid = this.#runq.shift();
-    if (tid === undefined) return 'halted';
+    if (tid === undefined) return 'idle';
     const pr = this.procs.get(tid);
-    if (!pr) return this.#runq.length ? 'runnable' : 'halted';
+    if (!pr) return this.#runq.length ? 'runnable' : 'idle';
     if (pr.waitingFor !== undefined) {
       const child = [...this.procs.values()].find((c) => c.pid === pr.waitingFor || (pr.waitingFor === 0xffffffff && c.parent === pr.pid));
       if (child && child.exited === undefined) {
@@ -207,7 +213,7 @@ export class RogueKernel implements GuestOs {
       this.exited.set(tid, t.kind === 'exit' ? (t.status ?? 0) : `${t.kind}:${t.reason ?? t.fault?.reason ?? ''}`);
       pr.exited = t.status ?? 255;
     }
-    return this.#runq.length ? 'runnable' : 'halted';
+    return this.#runq.length ? 'runnable' : 'idle';
   }
 
   #syscall(tid: number, t: TrapInfo): void {
