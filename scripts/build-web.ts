@@ -1,6 +1,6 @@
 /**
  * Bundles the browser demo (examples/web) with esbuild for platform 'browser' into `outdir`
- * (default examples/web/dist): app.js (one IIFE script, so index.html also opens from file://)
+ * (default examples/web/dist): app.js (one minified IIFE script, so index.html also opens from file://)
  * and index.html. Run: npx tsx scripts/build-web.ts [outdir]
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -21,7 +21,7 @@ export async function buildWeb(outdir: string = join(WEB, 'dist')): Promise<{ ht
     format: 'iife',
     target: 'es2022',
     outfile: js,
-    minify: false,
+    minify: true,
     legalComments: 'none',
     logLevel: 'silent',
   });

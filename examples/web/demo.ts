@@ -6,10 +6,11 @@
  * page (read through the kernel view). With `cloaked: true` the vault runs under Overshadow
  * cloaking (src/cloaking): the kernel sees ciphertext and its tampering is detected.
  */
-import { attachCloaking } from '../../src/cloaking/index.js';
-import { GuestKernel, SYS, USER_LAYOUT, type SyscallContext } from '../../src/guest/index.js';
-import { toChromeTrace } from '../../src/trace-export/index.js';
-import { Host, type ProgramFn } from '../../src/tvmm/index.js';
+import { attachCloaking, guest, GuestKernel, Host, traceExport, type ProgramFn } from '../../src/index.js';
+
+const { SYS, USER_LAYOUT } = guest;
+const { toChromeTrace } = traceExport;
+type SyscallContext = guest.SyscallContext;
 
 /** Where the vault keeps its secret: the first heap page (it grows the heap by one page with brk). */
 export const SECRET_GVA = USER_LAYOUT.heapBase;
