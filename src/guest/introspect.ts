@@ -8,6 +8,7 @@
 import {
   FILE, FTYPE_NAMES, handlerAddress, KHDR, KHDR_MAGIC, KLAYOUT, PIPE, PROC, PSTATE_NAMES,
 } from './layout.js';
+import { FSLAYOUT, INODE } from './fs.js';
 
 /** Reads `len` bytes of guest-physical memory at `gpa`. */
 export type ReadPhys = (gpa: number, len: number) => Uint8Array;
@@ -38,6 +39,15 @@ export interface IntrospectedFile {
   readonly pipe: number;
 }
 
+/** A filesystem inode rebuilt from the in-memory inode table. */
+export interface IntrospectedInode {
+  readonly ino: number;
+  readonly name: string;
+  readonly size: number;
+  /** 0 = unlinked but still open. */
+  readonly nlink: number;
+}
+
 /** Everything {@link introspect} rebuilds. */
 export interface Introspection {
   readonly memoryPages: number;
@@ -46,6 +56,8 @@ export interface Introspection {
   readonly processes: readonly IntrospectedProcess[];
   readonly files: readonly IntrospectedFile[];
   readonly pipes: readonly { index: number; bufGppn: number; count: number; readers: number; writers: number }[];
+  /** Files of the in-guest filesystem (from the inode table pages named in the header). */
+  readonly inodes: readonly IntrospectedInode[];
   /** Syscall numbers whose table entry is not the expected handler address (a hooked table). */
   readonly hookedSyscalls: readonly number[];
   /** The raw syscall table. */
@@ -140,8 +152,24 @@ export function introspect(readPhys: ReadPhys, expectedSyscalls?: readonly numbe
     const shouldBe = expected ? (expected.has(i) ? handlerAddress(i) : 0) : e === 0 ? 0 : handlerAddress(i);
     if (e !== shouldBe) hookedSyscalls.push(i);
   }
+  const inodes: IntrospectedInode[] = [];
+  const nInodePages = Math.min(u(KHDR.fsInodePageCount), 16);
+  for (let k = 0; k < nInodePages; k++) {
+    const g = u(KHDR.fsInodePages + 4 * k);
+    const b = read(g, 0, 4096);
+    const v = new DataView(b.buffer, b.byteOffset, 4096);
+    for (let j = 0; j < 4096 / FSLAYOUT.inodeSize; j++) {
+      const ino = k * (4096 / FSLAYOUT.inodeSize) + j;
+      const o = j * FSLAYOUT.inodeSize;
+      if (ino === 0 || v.getUint32(o + INODE.mode, true) !== 1) continue;
+      const nb = b.subarray(o + INODE.name, o + FSLAYOUT.inodeSize);
+      const z = nb.indexOf(0);
+      inodes.push({ ino, name: new TextDecoder().decode(nb.subarray(0, z < 0 ? nb.length : z)), size: v.getUint32(o + INODE.size, true), nlink: v.getUint32(o + INODE.nlink, true) });
+    }
+  }
   return {
     memoryPages: u(KHDR.memoryPages),
+    inodes,
     nextPid: u(KHDR.nextPid),
     freePages: u(KHDR.freePages),
     processes,

@@ -247,6 +247,9 @@ export class GuestKernel implements GuestOs {
       }, fsDisk);
       const how = this.#fs.mount();
       platform.phys.store32(KHDR.fsSuperGppn, this.#fs.superGppn);
+      const ip = this.#fs.inodeTablePages();
+      platform.phys.store32(KHDR.fsInodePageCount, ip.length);
+      ip.forEach((g, i) => platform.phys.store32(KHDR.fsInodePages + 4 * i, g));
       const swapName = this.#opts.swapDisk ?? (platform.disks().includes('swap') ? 'swap' : undefined);
       if (swapName !== undefined) {
         this.#swap = platform.disk(swapName);

@@ -49,6 +49,8 @@ export const KHDR = Object.freeze({
   procTableGppn: 24, procSlots: 28, procEntrySize: 32, fdTableGppn: 36, fdsPerProc: 40,
   fileTableGppn: 44, fileSlots: 48, fileEntrySize: 52, pipeTableGppn: 56, pipeSlots: 60,
   nextPid: 64, memoryPages: 68, freePages: 72, fsSuperGppn: 76, textVa: 80, handlerStride: 84,
+  /** GPPNs of the filesystem's inode-table pages (`fsInodePages` u32 entries). */
+  fsInodePageCount: 88, fsInodePages: 92,
 });
 
 /** Process-table entry field offsets. */

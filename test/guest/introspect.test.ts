@@ -44,6 +44,7 @@ describe('VM introspection from raw guest-physical memory', () => {
     expect(types).toEqual(['console', 'console', 'console', 'pipe-read', 'pipe-write', 'file']);
     expect(raw.files.find((x) => x.type === 'file')).toMatchObject({ offset: 100 });
     expect(raw.pipes).toHaveLength(1);
+    expect(raw.inodes).toEqual([{ ino: 1, name: 'log.txt', size: 100, nlink: 1 }]);
     expect(raw.hookedSyscalls).toEqual([]);
     expect(raw.nextPid).toBe(6);
     // later, everything has exited: the table is empty
