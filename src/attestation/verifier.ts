@@ -111,7 +111,7 @@ export class Verifier {
       ['decode', () => {
         try {
           q = decodeQuote(quote);
-          certs = q.chain.map((c) => parseCert(c));
+          certs = q.chain.map((c) => this.#parse(c));
           return null;
         } catch (e) {
           if (e instanceof TerraError) return ['MALFORMED', e.message];
@@ -215,6 +215,19 @@ export class Verifier {
     this.#stats.verified++;
     const claims = q!.claims;
     return { ok: true, checks, claims, boundKey: claims.boundKey ? claims.boundKey.slice() : undefined, signatureVerifications: sigs };
+  }
+
+  // Parsing is a pure function of the DER bytes, so parsed certificates are cached by their full
+  // bytes (bounded). Signatures are never cached: every verification checks every link.
+  readonly #parsed = new Map<string, ParsedCert>();
+  #parse(der: Uint8Array): ParsedCert {
+    const key = toHex(der);
+    const hit = this.#parsed.get(key);
+    if (hit) return hit;
+    const c = parseCert(der);
+    if (this.#parsed.size >= 256) this.#parsed.delete(this.#parsed.keys().next().value as string);
+    this.#parsed.set(key, c);
+    return c;
   }
 
   /** Like {@link verify} but throws TerraError('ATTESTATION_ERROR', detail.check = failure code) on refusal. */

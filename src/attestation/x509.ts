@@ -305,6 +305,7 @@ export function issueCert(provider: CryptoProvider, issuer: KeyPair, t: CertTemp
   return new Uint8Array(AsnConvert.serialize(cert));
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const OIDB = {
   ed25519: [0x2b, 0x65, 0x70],
   ecdsaSha256: [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02],
@@ -363,7 +364,7 @@ export function parseCert(derIn: Uint8Array): ParsedCert {
         if (isOid(typ, OIDB.cn)) {
           if (cn !== undefined) bad(`${what}: two common names`);
           try {
-            cn = new TextDecoder('utf-8', { fatal: true }).decode(val.body);
+            cn = UTF8.decode(val.body);
           } catch {
             bad(`${what}: common name is not UTF-8`);
           }
