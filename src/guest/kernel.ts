@@ -446,7 +446,7 @@ export class GuestKernel implements GuestOs {
   #swapIn(p: Process, vpn: number, pte: number, vma: Vma): boolean {
     const slot = pte >>> 12;
     if (!this.#swap || slot === 0 || slot >= this.#swapUsed.length || !this.#swapUsed[slot]) return false;
-    const g = this.#alloc(PT_USER, false) ?? this.#alloc(PT_USER, true);
+    const g = this.#alloc(PT_USER, false);
     if (g === undefined) return false;
     if (this.#swap.read(slot, 1, g * PAGE) < 0) {
       this.#put(g);
@@ -589,7 +589,7 @@ export class GuestKernel implements GuestOs {
       return true;
     }
     this.#get(g);
-    const n = this.#alloc(PT_USER, false) ?? this.#alloc(PT_USER, true);
+    const n = this.#alloc(PT_USER, false);
     if (n === undefined) {
       this.#put(g);
       return false;
@@ -614,7 +614,7 @@ export class GuestKernel implements GuestOs {
         return this.#mapUser(p, vpn, g, PTE.P | PTE.U | (write ? w : 0));
       }
       if (write) {
-        const n = this.#alloc(PT_USER, false) ?? this.#alloc(PT_USER, true);
+        const n = this.#alloc(PT_USER, false);
         if (n === undefined) {
           this.#put(g);
           return false;
@@ -625,7 +625,7 @@ export class GuestKernel implements GuestOs {
       }
       return this.#mapUser(p, vpn, g, PTE.P | PTE.U | (w ? PTE.COW : 0));
     }
-    const g = this.#alloc(PT_USER, false) ?? this.#alloc(PT_USER, true);
+    const g = this.#alloc(PT_USER, false);
     if (g === undefined) return false;
     if (vma.kind === 'text') {
       const page = vpn - (vma.start >>> 12);
@@ -1657,7 +1657,10 @@ export class GuestKernel implements GuestOs {
     if (!this.#services) {
       const svc: KernelServices = {
         platform: this.#p,
-        allocPage: (opts) => this.#alloc(PT_DRIVER, opts?.pinned ?? true),
+        allocPage: (opts) => {
+          if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new TypeError('opts must be an object');
+          return this.#alloc(PT_DRIVER, false);
+        },
         freePage: (g) => {
           if (!Number.isInteger(g) || g < 0 || g >= this.#p.memoryPages || this.#type[g] !== PT_DRIVER) throw new RangeError(`page ${String(g)} was not allocated to a driver`);
           this.#put(g);

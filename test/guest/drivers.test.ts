@@ -50,6 +50,21 @@ describe('kernel drivers', () => {
     expect(hog.held.length).toBeGreaterThan(300);
   });
 
+  it('a greedy driver cannot take the kernel reserve, so processes keep running (page tables, pipes)', () => {
+    const hog = new Hog(1e6, 100_000);
+    const r: number[] = [];
+    const g = bootMain(function* (p) {
+      yield* c.sleep(p, 3e6);
+      const fds = yield* c.pipe(p);
+      r.push(typeof fds === 'number' ? fds : 0);
+      return 0;
+    }, { pages: 1024, kernel: { drivers: [hog], reservePages: 40 } });
+    g.tvmm.run({ untilNs: 1e9 });
+    expect(hog.held.length).toBeGreaterThan(900);
+    expect(g.kernel.freePageCount()).toBeGreaterThanOrEqual(40);
+    expect(r).toEqual([0]);
+  });
+
   it('KernelServices: freePage refuses pages it did not hand out; counts add up; bad drivers are refused', () => {
     const g = bootMain(function* (p) {
       yield* c.sleep(p, 1e6);
