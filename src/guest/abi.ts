@@ -49,7 +49,7 @@ export const SEEK = Object.freeze({ SET: 0, CUR: 1, END: 2 });
 export const PROT = Object.freeze({ NONE: 0, READ: 1, WRITE: 2, EXEC: 4 });
 export const MAP = Object.freeze({ SHARED: 1, PRIVATE: 2, FIXED: 0x10, ANONYMOUS: 0x20 });
 /** Signals. */
-export const SIG = Object.freeze({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGCHLD: 17 });
+export const SIG = Object.freeze({ SIGHUP: 1, SIGINT: 2, SIGILL: 4, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGCHLD: 17 });
 
 /** Encodes a negative errno as the 32-bit register value the kernel returns. */
 export function errnoResult(errno: number): number {

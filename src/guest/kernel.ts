@@ -22,7 +22,7 @@ import {
   FILE, FTYPE, handlerAddress, KHDR, KHDR_MAGIC, KHDR_VERSION, KLAYOUT, kernelTextBytes, PIPE, PROC, PSTATE, PTE,
 } from './layout.js';
 import { GuestFault, type GuestDisk, type GuestOs, type GuestPlatform, type RegisterName, type TrapInfo } from '../tvmm/index.js';
-import { TerraError } from '../sim/index.js';
+import { InvariantError, TerraError } from '../sim/index.js';
 
 /** Whether an error out of a kernel-view access is the user's bad pointer (→ EFAULT). */
 function userFault(e: unknown): boolean {
@@ -1494,7 +1494,17 @@ export class GuestKernel implements GuestOs {
     }
     this.adversary?.beforeResume?.({ pid: p.pid, tid: p.tid, kernel: this.access });
     if (p.state !== 'ready') return;
-    const trap = this.#p.resume(p.tid);
+    let trap: TrapInfo;
+    try {
+      trap = this.#p.resume(p.tid);
+    } catch (e) {
+      // The program itself threw (a bug in user code: the model's illegal instruction). The thread is
+      // dead; the process dies with SIGILL. TVMM errors (halted VM, broken invariants) propagate.
+      if (e instanceof TerraError || e instanceof InvariantError || !(e instanceof Error)) throw e;
+      this.#p.console(`kernel: pid ${p.pid} (${p.name}): illegal instruction (${e.name})`);
+      this.#exit(p, SIG.SIGILL);
+      return;
+    }
     this.adversary?.onTrap?.({ pid: p.pid, tid: p.tid, trap, kernel: this.access });
     if ((p.state as Process['state']) === 'zombie') return;
     switch (trap.kind) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Host } from '../../src/tvmm/index.js';
-import { BUILTIN_PROGRAMS, GuestKernel, bootGuest, libc as c } from '../../src/guest/index.js';
+import { BUILTIN_PROGRAMS, GuestKernel, SIG, SYS, bootGuest, libc as c } from '../../src/guest/index.js';
 import { consoleOf } from './helpers.js';
 
 describe('kernel lifecycle', () => {
@@ -48,17 +48,32 @@ describe('kernel lifecycle', () => {
     expect(b.kernel.files()).toEqual([]);
   });
 
-  it('a program that throws a plain Error crashes only its VM (the TVMM halts it with the reason)', () => {
+  it('a program that throws (bad arguments to its own Proc, a plain bug) dies with SIGILL; the kernel and the VM go on', () => {
+    const seen: unknown[] = [];
     const g = bootGuest({
-      run: ['bad'],
+      run: ['checker'],
       programs: {
         *bad(p) {
           yield* c.getpid(p);
+          if (p.argv[0] === 'nan') yield* p.syscall(SYS.getpid, [Number.NaN]);
+          if (p.argv[0] === 'addr') p.load32(-5);
           throw new Error('program bug');
+        },
+        *checker(p) {
+          for (const arg of ['nan', 'addr', 'plain']) {
+            const pid = yield* c.fork(p, function* (ch) {
+              yield* c.exec(ch, 'bad', [arg]);
+              return 1;
+            });
+            seen.push(yield* c.waitpid(p, pid));
+          }
+          return 0;
         },
       },
     });
     g.tvmm.run({ untilNs: 1e9 });
-    expect(g.tvmm.vm(g.vmId).state).toBe('halted');
+    expect(seen).toEqual([1, 2, 3].map(() => expect.objectContaining({ exited: false, signal: SIG.SIGILL })));
+    expect(g.tvmm.vm(g.vmId).haltReason).toBeUndefined();
+    expect(g.tvmm.vm(g.vmId).state).toBe('off');
   });
 });
