@@ -15,7 +15,7 @@
 import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u32be, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { issueCert, type CertRole } from './x509.js';
-import { FaultInjector, fail, hex, te } from './util.js';
+import { FaultInjector, cborDecode, cborEncode, fail, hex, te } from './util.js';
 
 /** Number of measurement registers. */
 export const PCR_COUNT = 8;
@@ -111,7 +111,7 @@ export class NvStore {
     const idx = pair[0] === cur ? 1 : 0;
     this.faults.hit('nv.beforeWrite');
     // A torn write: the slot gets the new sequence but a checksum that cannot match.
-    pair[idx] = { seq, value, tag: t, check: 0xdeadbeef ^ NvStore.#check(name, seq, value, t) };
+    pair[idx] = { seq, value, tag: t, check: (0xdeadbeef ^ NvStore.#check(name, seq, value, t)) >>> 0 };
     this.#slots.set(name, pair);
     this.faults.hit('nv.tornWrite');
     pair[idx] = { seq, value, tag: t, check: NvStore.#check(name, seq, value, t) };
@@ -122,6 +122,34 @@ export class NvStore {
   /** Counters: number of completed writes. */
   stats(): { counters: number; writes: number } {
     return { counters: this.#slots.size, writes: this.#writes };
+  }
+
+  /** The persistent image of the store (deterministic CBOR; both slots of every counter, torn ones included). */
+  save(): Uint8Array {
+    const names = [...this.#slots.keys()].sort();
+    return cborEncode(names.map((n) => [n, this.#slots.get(n)!.map((sl) => (sl ? [sl.seq, sl.value, sl.tag, sl.check] : null))]));
+  }
+
+  /** Replaces the store's contents with a saved image (power-on from NV); MALFORMED on a bad image, state unchanged then. */
+  restore(image: Uint8Array): void {
+    const v = cborDecode(checkBytes('image', image, { max: 1 << 24 }), 'nv image');
+    const bad = (): never => {
+      throw new TerraError('MALFORMED', 'nv image: bad structure', { what: 'nv-image' });
+    };
+    if (!Array.isArray(v)) bad();
+    const next = new Map<string, [Slot | null, Slot | null]>();
+    for (const e of v as unknown[][]) {
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || !Array.isArray(e[1]) || e[1].length !== 2 || next.has(e[0])) bad();
+      const slots = (e[1] as unknown[]).map((sl) => {
+        if (sl === null) return null;
+        if (!Array.isArray(sl) || sl.length !== 4 || !sl.every((x, i) => (i === 2 ? typeof x === 'string' : Number.isSafeInteger(x) && (x as number) >= 0))) bad();
+        const [seq, value, tag, check] = sl as [number, number, string, number];
+        return { seq, value, tag, check };
+      }) as [Slot | null, Slot | null];
+      next.set(e[0] as string, slots);
+    }
+    this.#slots.clear();
+    for (const [k, val] of next) this.#slots.set(k, val);
   }
 }
 

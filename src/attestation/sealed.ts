@@ -23,7 +23,7 @@
 import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u64be, type CryptoProvider } from '../crypto/index.js';
 import type { RootOfTrust } from './root.js';
-import { fail, hex, te } from './util.js';
+import { cborDecode, cborEncode, fail, hex, te } from './util.js';
 
 /** What a sealed blob is bound to. */
 export type SealPolicy = 'measurement' | 'instance' | 'signer';
@@ -65,6 +65,22 @@ export class MemoryBlobStore implements BlobStore {
   /** Every key. */
   keys(): string[] {
     return [...this.#m.keys()].sort();
+  }
+  /** Deterministic CBOR image of every entry (what the host's disk holds). */
+  save(): Uint8Array {
+    return cborEncode(this.keys().map((k) => [k, this.#m.get(k)!]));
+  }
+  /** A store holding a saved image; MALFORMED on a bad image. */
+  static restore(image: Uint8Array): MemoryBlobStore {
+    const v = cborDecode(checkBytes('image', image, { max: 1 << 28 }), 'blob store image');
+    const s = new MemoryBlobStore();
+    if (!Array.isArray(v)) throw new TerraError('MALFORMED', 'blob store image: not an array', { what: 'blob-store' });
+    for (const e of v) {
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || !(e[1] instanceof Uint8Array))
+        throw new TerraError('MALFORMED', 'blob store image: bad entry', { what: 'blob-store' });
+      s.put(e[0], e[1]);
+    }
+    return s;
   }
 }
 
