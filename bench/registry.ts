@@ -3,6 +3,7 @@ import type { BenchSection } from './types.js';
 import { attestBench } from './attest.js';
 import { sharingBench } from './memory.js';
 import { accessBench, scaleBench } from './access.js';
+import { cloakBench } from './cloak.js';
 
 export const SECTIONS: BenchSection[] = [
   accessBench,
@@ -10,4 +11,5 @@ export const SECTIONS: BenchSection[] = [
   // area modules add: accessBench, scaleBench, sharingBench, cloakBench, attestBench, dedupBench, vicBench
   attestBench,
   sharingBench,
+  cloakBench,
 ];
