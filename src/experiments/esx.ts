@@ -46,7 +46,7 @@ function put(mm: MemoryManager, vm: VmId, g: number, c: number): void {
 function scanPasses(esx: EsxMemory, totalPages: number, passes: number): number {
   let n = 0;
   while (n < passes * totalPages) {
-    const k = esx.sharing.scan();
+    const k = esx.sharing.scan(Math.min(passes * totalPages - n, 1 << 16));
     if (k === 0) break;
     n += k;
   }

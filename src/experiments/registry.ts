@@ -4,10 +4,12 @@
  */
 import type { Experiment } from './types.js';
 import { terraExperiments } from './terra.js';
+import { esxExperiments } from './esx.js';
 
 export const EXPERIMENTS: readonly Experiment[] = [
   // area modules add: ...esxExperiments, ...dedeExperiments, ...vicExperiments, ...terraExperiments
   ...terraExperiments,
+  ...esxExperiments,
 ];
 
 /** Finds an experiment by id. */

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { findExperiment } from '../../src/experiments/index.js';
+
+describe('esx-* experiments (quick mode, fixed seed)', () => {
+  it('E8: transitions at 6/4/2/1 % with hysteresis, no flapping around 4 %', async () => {
+    const r = await findExperiment('esx-thresholds')!.run({ seed: 1, quick: true });
+    const o = r.ours as { down: { to: string; atFreePct: number }[]; up: { to: string; atFreePct: number }[]; oscillationTransitions: number };
+    expect(o.down.map((d) => d.to)).toEqual(['soft', 'hard', 'low']);
+    expect(o.down.map((d) => d.atFreePct)).toEqual([3.9, 1.9, 0.9]);
+    expect(o.up.map((d) => d.atFreePct)).toEqual([2, 4, 6]);
+    expect(o.oscillationTransitions).toBeLessThanOrEqual(1);
+  });
+  it('E6: τ = 0 splits the pool equally (≈ 179 MB each); τ = 0.75 moves memory to the active VM', async () => {
+    const r = await findExperiment('esx-idle-tax')!.run({ seed: 1, quick: true });
+    const o = r.ours as { tau0: Record<string, number>; tau75: Record<string, number>; vm2ThroughputGainPct: number };
+    expect(Math.abs(o.tau0.vm1TargetMB - 179)).toBeLessThan(5);
+    expect(Math.abs(o.tau0.vm2TargetMB - 179)).toBeLessThan(5);
+    expect(o.tau75.vm2MB).toBeGreaterThan(o.tau0.vm2MB + 40);
+    expect(o.tau75.vm1MB).toBeLessThan(o.tau0.vm1MB - 40);
+    expect(o.vm2ThroughputGainPct).toBeGreaterThan(30);
+  });
+  it('E2: one VM reclaims ≈ 5 MB (≈ 55 % zero); reclaimed grows linearly with VMs', async () => {
+    const r = await findExperiment('esx-sharing-vms')!.run({ seed: 1, quick: true });
+    const o = r.ours as { rows: Record<string, number>[]; reclaimedMBPerAddedVm: number[] };
+    expect(Math.abs(o.rows[0].reclaimedMB - 5)).toBeLessThan(1);
+    expect(Math.abs(o.rows[0].zeroPctOfReclaimed - 55)).toBeLessThan(5);
+    const s = o.reclaimedMBPerAddedVm;
+    expect(Math.max(...s) - Math.min(...s)).toBeLessThan(1);
+    expect(o.rows[9].sharedPct).toBeGreaterThan(60);
+  });
+});
