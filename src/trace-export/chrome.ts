@@ -70,15 +70,15 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
-function checkEvent(e: unknown, i: number): TraceEvent {
-  if (e === null || typeof e !== 'object') throw new TypeError(`events[${i}] must be a trace event object, got ${describe(e)}`);
+function checkEvent(e: unknown, at: string): TraceEvent {
+  if (e === null || typeof e !== 'object') throw new TypeError(`${at} must be a trace event object, got ${describe(e)}`);
   const x = e as Record<string, unknown>;
-  if (typeof x.seq !== 'number' || !Number.isInteger(x.seq)) throw new TypeError(`events[${i}].seq must be an integer`);
-  if (typeof x.t !== 'number' || !Number.isFinite(x.t) || x.t < 0) throw new RangeError(`events[${i}].t must be a finite number ≥ 0 (virtual ns), got ${String(x.t)}`);
-  if (typeof x.cat !== 'string' || x.cat === '') throw new TypeError(`events[${i}].cat must be a non-empty string`);
-  if (typeof x.kind !== 'string' || x.kind === '') throw new TypeError(`events[${i}].kind must be a non-empty string`);
-  if (x.vm !== undefined && (typeof x.vm !== 'number' || !Number.isInteger(x.vm) || x.vm < 0)) throw new TypeError(`events[${i}].vm must be a non-negative integer`);
-  if (x.data !== undefined && (x.data === null || typeof x.data !== 'object' || Array.isArray(x.data))) throw new TypeError(`events[${i}].data must be an object`);
+  if (typeof x.seq !== 'number' || !Number.isInteger(x.seq)) throw new TypeError(`${at}.seq must be an integer`);
+  if (typeof x.t !== 'number' || !Number.isFinite(x.t) || x.t < 0) throw new RangeError(`${at}.t must be a finite number ≥ 0 (virtual ns), got ${String(x.t)}`);
+  if (typeof x.cat !== 'string' || x.cat === '') throw new TypeError(`${at}.cat must be a non-empty string`);
+  if (typeof x.kind !== 'string' || x.kind === '') throw new TypeError(`${at}.kind must be a non-empty string`);
+  if (x.vm !== undefined && (typeof x.vm !== 'number' || !Number.isInteger(x.vm) || x.vm < 0)) throw new TypeError(`${at}.vm must be a non-negative integer`);
+  if (x.data !== undefined && (x.data === null || typeof x.data !== 'object' || Array.isArray(x.data))) throw new TypeError(`${at}.data must be an object`);
   return e as TraceEvent;
 }
 
@@ -108,6 +108,26 @@ function line(o: Out): string {
   return `{${parts.join(',')}}`;
 }
 
+/** One run (one Host's trace) for {@link toChromeTraceRuns}. */
+export interface TraceRun {
+  /** Prefix of the run's process names (e.g. the demo stage or the host name). */
+  readonly name: string;
+  readonly events: readonly TraceEvent[];
+  /** VM id → display name within this run. */
+  readonly vmNames?: Readonly<Record<number, string>>;
+}
+
+/** Options for {@link toChromeTraceRuns}. */
+export interface ChromeTraceRunsOptions extends Omit<ChromeTraceOptions, 'vmNames'> {
+  /** `sequential` (default): each run starts after the previous one ends, plus `gapNs`; `concurrent`: every run keeps its own times (hosts of one cluster). */
+  readonly layout?: 'sequential' | 'concurrent';
+  /** Gap between sequential runs (virtual ns, default 1 ms). */
+  readonly gapNs?: number;
+}
+
+/** Pids of run `i` are offset by `i * RUN_PID_STRIDE` (VM ids are 16-bit, so runs never collide). */
+export const RUN_PID_STRIDE = 100_000;
+
 /**
  * Converts trace events to Chrome trace-event JSON text. Throws TypeError/RangeError naming the
  * index of a malformed event. The same events and options give byte-identical text.
@@ -115,20 +135,67 @@ function line(o: Out): string {
 export function toChromeTrace(events: readonly TraceEvent[], opts: ChromeTraceOptions = {}): string {
   if (!Array.isArray(events)) throw new TypeError(`events must be an array, got ${describe(events)}`);
   if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
-  const evs = events.map(checkEvent).slice().sort((a, b) => a.seq - b.seq);
+  return render([{ name: '', events, ...(opts.vmNames ? { vmNames: opts.vmNames } : {}) }], opts, 'concurrent', 0, (r, i) => `events[${i}]`);
+}
+
+/**
+ * Converts several runs (e.g. the demo's stages, each on its own Host, or the hosts of a cluster)
+ * into one Chrome trace: every run gets its own TVMM and VM processes, named with the run's name.
+ * Throws TypeError/RangeError naming the run and event index of malformed input; deterministic.
+ */
+export function toChromeTraceRuns(runs: readonly TraceRun[], opts: ChromeTraceRunsOptions = {}): string {
+  if (!Array.isArray(runs)) throw new TypeError(`runs must be an array, got ${describe(runs)}`);
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
+  runs.forEach((r, i) => {
+    if (r === null || typeof r !== 'object') throw new TypeError(`runs[${i}] must be an object, got ${describe(r)}`);
+    if (typeof r.name !== 'string' || r.name.length > 200) throw new TypeError(`runs[${i}].name must be a string of at most 200 characters`);
+    if (!Array.isArray(r.events)) throw new TypeError(`runs[${i}].events must be an array, got ${describe(r.events)}`);
+  });
+  const layout = opts.layout ?? 'sequential';
+  if (layout !== 'sequential' && layout !== 'concurrent') throw new TypeError(`opts.layout must be "sequential" or "concurrent", got ${String(layout)}`);
+  const gap = opts.gapNs ?? 1_000_000;
+  if (typeof gap !== 'number' || !Number.isFinite(gap) || gap < 0) throw new RangeError(`opts.gapNs must be a finite number ≥ 0, got ${String(gap)}`);
+  return render(runs, opts, layout, gap, (r, i) => `runs[${r}].events[${i}]`);
+}
+
+/** An event of one run, placed on the common timeline. */
+interface REv {
+  readonly e: TraceEvent;
+  readonly run: number;
+  /** Virtual ns on the common timeline. */
+  readonly t: number;
+  /** Global order (run-major, then seq). */
+  readonly ord: number;
+}
+
+function render(runs: readonly TraceRun[], opts: ChromeTraceOptions, layout: 'sequential' | 'concurrent', gapNs: number, at: (run: number, i: number) => string): string {
+  const evs: REv[] = [];
+  let offset = 0;
+  runs.forEach((run, ri) => {
+    const list = run.events.map((e, i) => checkEvent(e, at(ri, i))).slice().sort((a, b) => a.seq - b.seq);
+    let end = 0;
+    for (const e of list) {
+      evs.push({ e, run: ri, t: e.t + offset, ord: evs.length });
+      if (e.t > end) end = e.t;
+    }
+    if (layout === 'sequential' && list.length) offset += end + gapNs;
+  });
   const rules = opts.spans ?? [];
   for (const [i, r] of rules.entries()) {
     if (!r || typeof r.begin !== 'string' || typeof r.end !== 'string' || r.begin === r.end) throw new TypeError(`opts.spans[${i}] must have distinct begin and end strings`);
   }
 
-  const names = new Map<number, string>();
-  for (const e of evs) if (e.cat === 'mgmt' && e.kind === 'create-vm' && e.vm !== undefined && typeof e.data?.name === 'string') names.set(e.vm, e.data.name);
-  for (const [k, v] of Object.entries(opts.vmNames ?? {})) names.set(Number(k), String(v));
+  const names = new Map<number, string>(); // by local pid (run offset included)
+  for (const { e, run } of evs)
+    if (e.cat === 'mgmt' && e.kind === 'create-vm' && e.vm !== undefined && typeof e.data?.name === 'string') names.set(run * RUN_PID_STRIDE + VM_PID_BASE + e.vm, e.data.name);
+  runs.forEach((r, ri) => {
+    for (const [k, v] of Object.entries(r.vmNames ?? {})) names.set(ri * RUN_PID_STRIDE + VM_PID_BASE + Number(k), String(v));
+  });
 
   // Threads: (pid, track name) → tid; tids are assigned from the fixed track order, so they are stable.
   const tracks = new Map<number, Set<string>>();
-  const pidOf = (e: TraceEvent) => (e.vm === undefined ? HOST_PID : VM_PID_BASE + e.vm);
-  const trackOf = (e: TraceEvent) => (e.cat === 'vcpu' && typeof e.data?.vcpu === 'number' ? `vcpu ${e.data.vcpu}` : e.cat);
+  const pidOf = (r: REv) => r.run * RUN_PID_STRIDE + (r.e.vm === undefined ? HOST_PID : VM_PID_BASE + r.e.vm);
+  const trackOf = ({ e }: REv) => (e.cat === 'vcpu' && typeof e.data?.vcpu === 'number' ? `vcpu ${e.data.vcpu}` : e.cat);
   const use = (pid: number, track: string) => {
     let s = tracks.get(pid);
     if (!s) tracks.set(pid, (s = new Set()));
@@ -136,7 +203,7 @@ export function toChromeTrace(events: readonly TraceEvent[], opts: ChromeTraceOp
   };
 
   const out: Out[] = [];
-  const open = new Map<string, TraceEvent[]>();
+  const open = new Map<string, REv[]>();
   const spanOf = (e: TraceEvent): { key: string; role: 'begin' | 'end'; name: string } | undefined => {
     const full = `${e.cat}.${e.kind}`;
     for (const r of rules) {
@@ -153,51 +220,53 @@ export function toChromeTrace(events: readonly TraceEvent[], opts: ChromeTraceOp
     return undefined;
   };
   const ident = (e: TraceEvent) => (typeof e.data?.tid === 'number' ? `t${e.data.tid}` : typeof e.data?.id === 'number' || typeof e.data?.id === 'string' ? `i${e.data.id}` : '');
-  const instant = (e: TraceEvent, extra?: Record<string, Scalar>) => {
-    const pid = pidOf(e);
-    const track = trackOf(e);
+  const instant = (r: REv, extra?: Record<string, Scalar>) => {
+    const { e } = r;
+    const pid = pidOf(r);
+    const track = trackOf(r);
     use(pid, track);
     const sec = e.cat === 'security';
     out.push({
-      name: e.kind, cat: e.cat, ph: 'i', ts: e.t / 1000, pid, tid: 0, s: 't',
+      name: e.kind, cat: e.cat, ph: 'i', ts: r.t / 1000, pid, tid: 0, s: 't',
       ...(sec ? { cname: 'terrible' } : {}),
       args: sortedArgs(e.data, extra, { seq: e.seq }),
-      seq: e.seq,
+      seq: r.ord,
       track,
     });
   };
 
-  for (const e of evs) {
+  for (const r of evs) {
+    const { e } = r;
     const durNs = e.data?.durNs;
     if (typeof durNs === 'number' && Number.isFinite(durNs) && durNs >= 0 && e.cat !== 'security') {
-      const pid = pidOf(e);
-      const track = trackOf(e);
+      const pid = pidOf(r);
+      const track = trackOf(r);
       use(pid, track);
-      const start = Math.max(0, e.t - durNs);
-      out.push({ name: e.kind, cat: e.cat, ph: 'X', ts: start / 1000, dur: (e.t - start) / 1000, pid, tid: 0, args: sortedArgs(e.data, { seq: e.seq }), seq: e.seq, track, startNs: start, endNs: e.t });
+      const start = Math.max(r.t - e.t, r.t - durNs);
+      out.push({ name: e.kind, cat: e.cat, ph: 'X', ts: start / 1000, dur: (r.t - start) / 1000, pid, tid: 0, args: sortedArgs(e.data, { seq: e.seq }), seq: r.ord, track, startNs: start, endNs: r.t });
       continue;
     }
     const sp = e.cat === 'security' ? undefined : spanOf(e);
     if (!sp) {
-      instant(e);
+      instant(r);
       continue;
     }
-    const k = `${e.vm ?? 'h'}|${sp.key}|${ident(e)}`;
+    const k = `${r.run}|${e.vm ?? 'h'}|${sp.key}|${ident(e)}`;
     if (sp.role === 'begin') {
       let st = open.get(k);
       if (!st) open.set(k, (st = []));
-      st.push(e);
+      st.push(r);
       continue;
     }
     const b = open.get(k)?.pop();
     if (!b) {
-      instant(e, { unmatched: 'end' });
+      instant(r, { unmatched: 'end' });
       continue;
     }
     const pid = pidOf(b);
     const track = trackOf(b);
     use(pid, track);
-    out.push({ name: sp.name, cat: b.cat, ph: 'X', ts: b.t / 1000, dur: (e.t - b.t) / 1000, pid, tid: 0, args: sortedArgs(b.data, e.data, { endSeq: e.seq, seq: b.seq }), seq: b.seq, track, startNs: b.t, endNs: e.t });
+    out.push({ name: sp.name, cat: b.e.cat, ph: 'X', ts: b.t / 1000, dur: (r.t - b.t) / 1000, pid, tid: 0, args: sortedArgs(b.e.data, e.data, { endSeq: e.seq, seq: b.e.seq }), seq: b.ord, track, startNs: b.t, endNs: r.t });
   }
   for (const st of open.values()) for (const b of st) instant(b, { unmatched: 'begin' });
 
@@ -245,7 +314,10 @@ export function toChromeTrace(events: readonly TraceEvent[], opts: ChromeTraceOp
   const meta: string[] = [];
   const pids = [...tracks.keys()].sort((a, b) => a - b);
   for (const pid of pids) {
-    const pname = pid === HOST_PID ? (opts.hostName ?? 'TVMM (host)') : `VM ${pid - VM_PID_BASE}${names.has(pid - VM_PID_BASE) ? `: ${names.get(pid - VM_PID_BASE)}` : ''}`;
+    const run = Math.floor(pid / RUN_PID_STRIDE);
+    const local = pid % RUN_PID_STRIDE;
+    const prefix = runs[run].name ? `${runs[run].name}: ` : '';
+    const pname = prefix + (local === HOST_PID ? (opts.hostName ?? 'TVMM (host)') : `VM ${local - VM_PID_BASE}${names.has(pid) ? `: ${names.get(pid)}` : ''}`);
     meta.push(line({ name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid: 0, args: { name: pname }, seq: -1 }));
     meta.push(line({ name: 'process_sort_index', cat: '__metadata', ph: 'M', ts: 0, pid, tid: 0, args: { sort_index: pid }, seq: -1 }));
     const ts = [...tracks.get(pid)!].sort((a, b) => {
@@ -264,5 +336,6 @@ export function toChromeTrace(events: readonly TraceEvent[], opts: ChromeTraceOp
     .sort((a, b) => a.ts - b.ts || a.seq - b.seq)
     .map(line);
   const other = opts.metadata ? sortedArgs(opts.metadata as Record<string, Scalar>) : {};
-  return `{"traceEvents":[\n${[...meta, ...body].join(',\n')}\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'terracloak', ...other, events: evs.length })}}\n`;
+  const counts = runs.length === 1 && runs[0].name === '' ? { events: evs.length } : { events: evs.length, runs: runs.map((r) => r.name) };
+  return `{"traceEvents":[\n${[...meta, ...body].join(',\n')}\n],"displayTimeUnit":"ns","otherData":${JSON.stringify({ generator: 'terracloak', ...other, ...counts })}}\n`;
 }

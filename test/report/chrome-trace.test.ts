@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../src/sim/index.js';
-import { HOST_PID, toChromeTrace, VM_PID_BASE } from '../../src/trace-export/index.js';
+import { HOST_PID, RUN_PID_STRIDE, toChromeTrace, toChromeTraceRuns, VM_PID_BASE } from '../../src/trace-export/index.js';
 import { Host, type ProgramFn } from '../../src/tvmm/index.js';
 import { MiniKernel } from '../helpers/minikernel.js';
 
@@ -146,6 +146,32 @@ describe('toChromeTrace', () => {
     );
     expect(j.traceEvents.find((e) => e.ph === 'X')).toMatchObject({ name: 'disk IO', ts: 0, dur: 8 });
     expect(j.traceEvents.find((e) => e.name === 'process_name')!.args.name).toBe('VM 1: db');
+  });
+
+  it('lays several runs out one after another, each with its own processes', () => {
+    const a = realTrace(5);
+    const b = realTrace(6);
+    const text = toChromeTraceRuns([{ name: 'stage 1', events: a }, { name: 'stage 2', events: b, vmNames: { 1: 'renamed' } }], { gapNs: 2000 });
+    const j = validate(text);
+    const procs = j.traceEvents.filter((e) => e.name === 'process_name').map((e) => [e.pid, e.args.name]);
+    expect(procs).toEqual([
+      [HOST_PID, 'stage 1: TVMM (host)'], [VM_PID_BASE + 1, 'stage 1: VM 1: alpha'], [VM_PID_BASE + 2, 'stage 1: VM 2: beta'],
+      [RUN_PID_STRIDE + HOST_PID, 'stage 2: TVMM (host)'], [RUN_PID_STRIDE + VM_PID_BASE + 1, 'stage 2: VM 1: renamed'], [RUN_PID_STRIDE + VM_PID_BASE + 2, 'stage 2: VM 2: beta'],
+    ]);
+    const endA = Math.max(...a.map((e) => e.t));
+    const firstB = Math.min(...j.traceEvents.filter((e) => e.ph !== 'M' && e.pid >= RUN_PID_STRIDE).map((e) => e.ts));
+    expect(firstB).toBe((endA + 2000 + Math.min(...b.map((e) => e.t))) / 1000);
+    expect(Math.max(...j.traceEvents.filter((e) => e.pid < RUN_PID_STRIDE).map((e) => e.ts))).toBe(endA / 1000);
+    expect(j.otherData).toMatchObject({ events: a.length + b.length, runs: ['stage 1', 'stage 2'] });
+    expect(toChromeTraceRuns([{ name: 'stage 1', events: a }, { name: 'stage 2', events: b, vmNames: { 1: 'renamed' } }], { gapNs: 2000 })).toBe(text);
+    // Concurrent layout keeps each run's own clock.
+    const c = validate(toChromeTraceRuns([{ name: 'h1', events: a }, { name: 'h2', events: a }], { layout: 'concurrent' }));
+    const ts = (lo: number, hi: number) => c.traceEvents.filter((e) => e.ph !== 'M' && e.pid >= lo && e.pid < hi).map((e) => e.ts);
+    expect(ts(RUN_PID_STRIDE, 2 * RUN_PID_STRIDE)).toEqual(ts(0, RUN_PID_STRIDE));
+    // One unnamed run is exactly toChromeTrace.
+    expect(toChromeTraceRuns([{ name: '', events: a }], { layout: 'concurrent' })).toBe(toChromeTrace(a));
+    expect(() => toChromeTraceRuns([{ name: 'x', events: [null as never] }])).toThrow(/runs\[0\]\.events\[0\]/);
+    expect(() => toChromeTraceRuns([{ name: 'x', events: [] }], { gapNs: -1 })).toThrow(RangeError);
   });
 
   it('refuses malformed input with the index', () => {
