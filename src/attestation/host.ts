@@ -3,25 +3,13 @@
  * root of trust → measured boot → attestation service. The TVMM (src/tvmm) does the same wiring
  * for itself; this helper serves the CLI, examples, experiments and tests.
  */
-import { checkInt, checkObject, createSimContext, type SimContext } from '../sim/index.js';
+import { checkObject, createSimContext, type SimContext } from '../sim/index.js';
 import { nobleProvider, type CryptoProvider, type SigAlg } from '../crypto/index.js';
-import { RootOfTrust, type BootImages, type Manufacturer, type TvmmIdentity } from './root.js';
+import { RootOfTrust, defaultBootImages, type BootImages, type Manufacturer, type TvmmIdentity } from './root.js';
 import { AttestationService } from './service.js';
 import { MemoryBlobStore, type BlobStore } from './sealed.js';
-import { hex, te } from './util.js';
+import { hex } from './util.js';
 import type { Policy } from './policy.js';
-
-/** The boot stages of a simulated host (deterministic bytes; the TVMM stage carries its version). */
-export function defaultBootImages(tvmmSvn = 1): BootImages {
-  checkInt('tvmmSvn', tvmmSvn, 0, 1000);
-  const stage = (name: string, size: number) => {
-    const b = new Uint8Array(size);
-    const label = te(`terracloak ${name} image v${name === 'tvmm' ? tvmmSvn : 1}\n`);
-    for (let i = 0; i < size; i++) b[i] = label[i % label.length] ^ (i & 0xff);
-    return b;
-  };
-  return { firmware: stage('firmware', 64 * 1024), bootloader: stage('bootloader', 32 * 1024), tvmm: stage('tvmm', 256 * 1024), tvmmSvn };
-}
 
 /** An attested host: simulation context, root of trust, booted TVMM identity and attestation service. */
 export interface AttestedHost {

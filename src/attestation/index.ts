@@ -22,7 +22,7 @@ export {
   type CertTemplate,
   type ParsedCert,
 } from './x509.js';
-export { Manufacturer, NvStore, RootOfTrust, PCR_COUNT, BOOT_PCRS, type BootImages, type TvmmIdentity, type RootOfTrustOptions } from './root.js';
+export { Manufacturer, NvStore, RootOfTrust, PCR_COUNT, BOOT_PCRS, defaultBootImages, type BootImages, type TvmmIdentity, type RootOfTrustOptions } from './root.js';
 export {
   IMAGE_MAGIC,
   buildImage,
@@ -55,4 +55,4 @@ export { AttestationService, isWeakPublicKey, type GuestAttestationPort, type Vm
 export { PolicySchema, parsePolicy, type Policy } from './policy.js';
 export { Verifier, CHECKS, signVendorStatement, type CheckName, type CheckResult, type VerificationReport } from './verifier.js';
 export { x25519KeyPair, deriveSessionKey, keyConfirmation, checkKeyConfirmation, type X25519KeyPair } from './channel.js';
-export { createAttestedHost, defaultBootImages, policyFor, type AttestedHost, type AttestedHostOptions } from './host.js';
+export { createAttestedHost, policyFor, type AttestedHost, type AttestedHostOptions } from './host.js';

@@ -23,6 +23,18 @@ export const PCR_COUNT = 8;
 export const BOOT_PCRS = { firmware: 0, bootloader: 1, tvmm: 2 } as const;
 const ZERO32 = new Uint8Array(32);
 
+/** The boot stages of a simulated host (deterministic bytes; the TVMM stage carries its version). */
+export function defaultBootImages(tvmmSvn = 1): BootImages {
+  checkInt('tvmmSvn', tvmmSvn, 0, 1000);
+  const stage = (name: string, size: number) => {
+    const b = new Uint8Array(size);
+    const label = te(`terracloak ${name} image v${name === 'tvmm' ? tvmmSvn : 1}\n`);
+    for (let i = 0; i < size; i++) b[i] = label[i % label.length] ^ (i & 0xff);
+    return b;
+  };
+  return { firmware: stage('firmware', 64 * 1024), bootloader: stage('bootloader', 32 * 1024), tvmm: stage('tvmm', 256 * 1024), tvmmSvn };
+}
+
 /** The manufacturer CA: a self-signed root certificate and the key that certifies devices. */
 export class Manufacturer {
   readonly #key: KeyPair;

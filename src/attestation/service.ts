@@ -9,7 +9,7 @@ import { TerraError, checkBool, checkBytes, checkInt, checkObject, checkOneOf, t
 import { concatBytes, u32be, u64be, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
-import type { RootOfTrust, TvmmIdentity } from './root.js';
+import { defaultBootImages, type RootOfTrust, type TvmmIdentity } from './root.js';
 import { issueCert } from './x509.js';
 import { IMAGE_MAGIC, parseImage, type VmImage } from './image.js';
 import { DBGSTAT, encodeQuote, ueidFor } from './quote.js';
@@ -89,11 +89,20 @@ export class AttestationService {
   readonly sealed: SealedStorage;
   #stats = { quotes: 0, endorsements: 0, refused: 0 };
 
-  /** `tvmm` is what measured boot returned for this TVMM; `blobStore` is the host's storage for sealed blobs. */
-  constructor(readonly ctx: SimContext, readonly provider: CryptoProvider, readonly rot: RootOfTrust, tvmm: TvmmIdentity, blobStore: BlobStore = new MemoryBlobStore()) {
-    checkObject('tvmm', tvmm);
-    this.#tvmm = tvmm;
-    this.sealed = new SealedStorage(ctx, provider, rot, tvmm.sealRoot, blobStore);
+  /**
+   * `tvmm` is what measured boot returned for this TVMM (default: run measured boot of
+   * `defaultBootImages()` on `rot` now); `blobStore` is the host's storage for sealed blobs.
+   */
+  constructor(readonly ctx: SimContext, readonly provider: CryptoProvider, readonly rot: RootOfTrust, tvmm?: TvmmIdentity, blobStore: BlobStore = new MemoryBlobStore()) {
+    if (tvmm !== undefined) checkObject('tvmm', tvmm);
+    this.#tvmm = tvmm ?? rot.boot(defaultBootImages());
+    this.sealed = new SealedStorage(ctx, provider, rot, this.#tvmm.sealRoot, blobStore);
+  }
+
+  /** The booted TVMM's measurements and security version (copies). */
+  tvmmInfo(): { svn: number; measurements: { firmware: Uint8Array; bootloader: Uint8Array; tvmm: Uint8Array } } {
+    const m = this.#tvmm.measurements;
+    return { svn: this.#tvmm.svn, measurements: { firmware: m.firmware.slice(), bootloader: m.bootloader.slice(), tvmm: m.tvmm.slice() } };
   }
 
   /** The TVMM's chain (DER, TVMM first, device last). */

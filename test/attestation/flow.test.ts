@@ -111,3 +111,13 @@ it('the fast certificate parser agrees with @peculiar/asn1-x509 on every certifi
     }
   }
 });
+
+it('AttestationService(ctx, provider, rot) alone runs measured boot of the default stages', async () => {
+  const { AttestationService, RootOfTrust, defaultBootImages } = await import('../../src/attestation/index.js');
+  const ctx = createSimContext({ seed: 4 });
+  const rot = new RootOfTrust(ctx, P);
+  const svc = new AttestationService(ctx, P, rot);
+  expect(toHex(svc.tvmmInfo().measurements.tvmm)).toBe(toHex(P.sha256(defaultBootImages().tvmm)));
+  expect(svc.tvmmChain()).toHaveLength(4);
+  expect(() => new AttestationService(ctx, P, rot)).toThrowError(expect.objectContaining({ code: 'INVALID_STATE' })); // boot runs once per reset
+});
