@@ -121,3 +121,21 @@ describe('decoder fuzzing', () => {
     }), cfg);
   });
 });
+
+it('vendor statements: random or mutated statements never authorise a VM and never throw', async () => {
+  const { signVendorStatement } = await import('../../src/attestation/index.js');
+  const { toHex } = await import('../../src/crypto/index.js');
+  const { host, policy, id } = setup();
+  const vendor = P.keyPairFromSeed('ed25519', new Uint8Array(32).fill(42));
+  const pol = { ...policy, allow: { ...policy.allow, vm: [] }, vendors: [{ name: 'V', alg: 'ed25519' as const, publicKey: toHex(vendor.publicKey) }] };
+  const v = new Verifier(createSimContext({ seed: 8 }), P, [host.rot.manufacturer.certDer], pol);
+  const good = signVendorStatement(P, vendor, { measurement: id.primary, product: 'bank', version: '1' });
+  let n = v.issueNonce();
+  expect(v.verify(host.service.quote(1, n), n, { vendorStatements: [good] }).ok).toBe(true);
+  fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), mutation(good.length).map((m) => mutate(good, m))), (s) => {
+    n = v.issueNonce();
+    const r = v.verify(host.service.quote(1, n), n, { vendorStatements: [s] });
+    expect(r.ok).toBe(false);
+    expect(r.failed?.code).toBe('MEASUREMENT_MISMATCH');
+  }), { seed: 77, numRuns: 150 });
+});
