@@ -180,7 +180,8 @@ export class GuestKernel implements GuestOs {
   readonly #pipes: (Pipe | undefined)[] = new Array(KLAYOUT.pipeSlots).fill(undefined);
   #fs!: GuestFs;
   #swap: GuestDisk | undefined;
-  #swapUsed: Uint8Array = new Uint8Array(0);
+  /** References per swap slot (PTEs holding it; fork shares slots like Linux's swap_map). */
+  #swapUsed: Uint16Array = new Uint16Array(0);
   #swapHint = 0;
   // time, interrupts, drivers
   readonly #irqs: number[] = [];
@@ -253,7 +254,7 @@ export class GuestKernel implements GuestOs {
       const swapName = this.#opts.swapDisk ?? (platform.disks().includes('swap') ? 'swap' : undefined);
       if (swapName !== undefined) {
         this.#swap = platform.disk(swapName);
-        this.#swapUsed = new Uint8Array(Math.min(this.#swap.blocks, 1 << 20));
+        this.#swapUsed = new Uint16Array(Math.min(this.#swap.blocks, 1 << 20));
         this.#swapUsed[0] = 1; // slot 0 is never used (a zero slot is "no slot")
       }
       platform.console(`kernel: ${n} pages, fs ${how}${this.#swap ? `, swap ${this.#swapUsed.length - 1} slots` : ''}`);
@@ -290,7 +291,7 @@ export class GuestKernel implements GuestOs {
     this.#files.fill(undefined);
     this.#pipes.fill(undefined);
     this.#swap = undefined;
-    this.#swapUsed = new Uint8Array(0);
+    this.#swapUsed = new Uint16Array(0);
     this.#swapHint = 0;
     this.#freeTop = 0;
     this.#clockHand = 0;
@@ -452,7 +453,7 @@ export class GuestKernel implements GuestOs {
       this.#put(g);
       return false;
     }
-    this.#swapUsed[slot] = 0;
+    this.#swapUsed[slot]--;
     this.#mapUser(p, vpn, g, PTE.P | PTE.U | (vma.prot & PROT.WRITE ? PTE.W : 0));
     this.stats.swapIns++;
     return true;
@@ -520,7 +521,7 @@ export class GuestKernel implements GuestOs {
       if (g < this.#p.memoryPages && (this.#type[g] === PT_USER || this.#type[g] === PT_CACHE)) this.#put(g);
     } else if (pte & PTE.SWAP) {
       const s = pte >>> 12;
-      if (s < this.#swapUsed.length) this.#swapUsed[s] = 0;
+      if (s < this.#swapUsed.length && this.#swapUsed[s] > 0) this.#swapUsed[s]--;
     }
   }
 
@@ -944,8 +945,16 @@ export class GuestKernel implements GuestOs {
         const vma = this.#findVma(parent, vpn * PAGE);
         if (!vma) continue;
         if (!(pte & PTE.P) && pte & PTE.SWAP) {
-          if (!this.#swapIn(parent, vpn, pte, vma)) return false;
-          pte = this.#readPte(parent.root, vpn);
+          // The child shares the swap slot; whoever faults it in first gets a private copy.
+          const slot = pte >>> 12;
+          if (vma.shared || slot >= this.#swapUsed.length || this.#swapUsed[slot] === 0 || this.#swapUsed[slot] === 0xffff) {
+            if (!this.#swapIn(parent, vpn, pte, vma)) return false;
+            pte = this.#readPte(parent.root, vpn);
+          } else {
+            if (!this.#writePte(child.root, vpn, pte)) return false;
+            this.#swapUsed[slot]++;
+            continue;
+          }
         }
         if (!(pte & PTE.P)) continue;
         const g = pte >>> 12;
