@@ -3,11 +3,13 @@
  * spread line below (one line per module to avoid edit conflicts).
  */
 import type { AttackScenario } from './types.js';
+import { storageAttacks } from './storage.js';
 import { attestAttacks } from './attest.js';
 import { memAttacks } from './memory.js';
 import { cloakAttacks } from './cloak.js';
 
 export const ATTACKS: readonly AttackScenario[] = [
+  ...storageAttacks,
   // area modules add: ...cloakAttacks, ...attestAttacks, ...memAttacks, ...storageAttacks, ...isoAttacks
   ...attestAttacks,
   ...memAttacks,

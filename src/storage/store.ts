@@ -28,8 +28,8 @@ export class MemoryStore implements BlockStore {
   #closed = false;
   /** Counters: bytes read and written, writes, syncs. */
   readonly counters = { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0, syncs: 0 };
-  /** Optional fault hook: called before each write with (offset, data); may throw to simulate a crash. */
-  beforeWrite: ((offset: number, data: Uint8Array) => void) | undefined;
+  /** Optional fault hook: called before each write with (offset, data); may throw to simulate a crash, or return false to drop the write (lost or torn write). */
+  beforeWrite: ((offset: number, data: Uint8Array) => void | boolean) | undefined;
 
   /** Creates a zero-filled store of `size` bytes (≤ 2^40). */
   constructor(size: number) {
@@ -64,7 +64,7 @@ export class MemoryStore implements BlockStore {
   write(offset: number, data: Uint8Array): void {
     checkBytes('data', data);
     const [o, l] = this.#range(offset, data.length);
-    if (this.beforeWrite) this.beforeWrite(o, data);
+    if (this.beforeWrite && this.beforeWrite(o, data) === false) return;
     let done = 0;
     while (done < l) {
       const pos = o + done, ci = Math.floor(pos / CHUNK), co = pos - ci * CHUNK;
