@@ -8,12 +8,12 @@ import type { ReclamationState, StateBand } from './report.js';
 const STATES: readonly ReclamationState[] = ['high', 'soft', 'hard', 'low'];
 
 /**
- * Reclamation-state bands (times in virtual ns; use `timeUnit: 'ns'`) from the `memory` /
- * `reclaim.state` events `{ from, to }`, covering [startNs, endNs]. Before the first transition
- * the state is that event's `from` (or `initial` when there is none). Throws RangeError when
- * endNs < startNs.
+ * Reclamation-state bands from the `memory` / `reclaim.state` events `{ from, to }`, covering
+ * [startNs, endNs] of virtual time, expressed in `opts.unit` (default 'ns'; match the samples'
+ * `memory.timeUnit`). Before the first transition the state is that event's `from` (or `initial`
+ * when there is none). Throws RangeError when endNs < startNs.
  */
-export function stateBandsFromTrace(events: readonly TraceEvent[], endNs: number, opts: { startNs?: number; initial?: ReclamationState } = {}): StateBand[] {
+export function stateBandsFromTrace(events: readonly TraceEvent[], endNs: number, opts: { startNs?: number; initial?: ReclamationState; unit?: 'ns' | 'us' | 'ms' } = {}): StateBand[] {
   if (!Array.isArray(events)) throw new TypeError('events must be an array');
   const start = opts.startNs ?? 0;
   if (!Number.isFinite(endNs) || !Number.isFinite(start) || endNs < start) throw new RangeError(`endNs (${endNs}) must be a finite number ≥ startNs (${start})`);
@@ -31,14 +31,16 @@ export function stateBandsFromTrace(events: readonly TraceEvent[], endNs: number
     state = c.data!.to as ReclamationState;
   }
   if (endNs > from) bands.push({ from, to: endNs, state });
-  // Merge neighbours in the same state.
+  // Merge neighbours in the same state, then convert the unit.
   const out: StateBand[] = [];
   for (const b of bands) {
     const last = out[out.length - 1];
     if (last && last.state === b.state && last.to === b.from) out[out.length - 1] = { ...last, to: b.to };
     else out.push(b);
   }
-  return out;
+  const div = { ns: 1, us: 1e3, ms: 1e6 }[opts.unit ?? 'ns'];
+  if (div === undefined) throw new TypeError(`opts.unit must be 'ns', 'us' or 'ms', got ${String(opts.unit)}`);
+  return div === 1 ? out : out.map((b) => ({ from: b.from / div, to: b.to / div, state: b.state }));
 }
 
 /** Counts security events by kind (sorted by kind), e.g. for the report summary. */

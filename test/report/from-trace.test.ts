@@ -21,6 +21,11 @@ describe('stateBandsFromTrace', () => {
       { from: 50, to: 100, state: 'soft' },
     ]);
     expect(() => stateBandsFromTrace([], 1, { startNs: 2 })).toThrow(RangeError);
+    expect(stateBandsFromTrace([st(0, 2_000_000, 'high', 'soft')], 5_000_000, { unit: 'ms' })).toEqual([
+      { from: 0, to: 2, state: 'high' },
+      { from: 2, to: 5, state: 'soft' },
+    ]);
+    expect(() => stateBandsFromTrace([], 1, { unit: 's' as never })).toThrow(TypeError);
   });
 });
 
