@@ -80,6 +80,13 @@ export class ReclaimStateMachine {
     return this.#state;
   }
 
+  /** Counters: the state and how many transitions of each kind happened. */
+  stats(): { state: ReclaimState; transitions: number; byKind: Record<string, number> } {
+    const byKind: Record<string, number> = {};
+    for (const t of this.transitions) byKind[`${t.from}->${t.to}`] = (byKind[`${t.from}->${t.to}`] ?? 0) + 1;
+    return { state: this.#state, transitions: this.transitions.length, byKind };
+  }
+
   /**
    * Feeds the free fraction; returns the (possibly new) state.
    *   high ──free<soft──► soft ──free<hard──► hard ──free<low──► low
@@ -200,6 +207,13 @@ export class IdleSampler {
   /** Forgets a VM. */
   removeVm(vm: VmId): void {
     this.#vms.delete(vm);
+  }
+
+  /** Counters: VMs sampled, completed periods, sampling faults counted. */
+  stats(): { vms: number; periods: number; touches: number; samplePages: number } {
+    let periods = 0;
+    for (const s of this.#vms.values()) periods += s.periods;
+    return { vms: this.#vms.size, periods, touches: this.touches, samplePages: this.n };
   }
 }
 

@@ -115,7 +115,6 @@ interface VmRec {
   allocsSinceTick: number;
   periodStart: number;
   deficitSince: number;
-  blocked: boolean;
 }
 
 /** The ESX memory scheduler over one memory manager. */
@@ -245,7 +244,7 @@ export class EsxMemory {
       reserved = false;
       this.mm.ctx.trace.emit('memory', 'admission.unreserved', vm, { pages });
     }
-    const r: VmRec = { cfg, reserved, target: cfg.max, resident: 0, allocsSinceTick: 0, periodStart: 0, deficitSince: -1, blocked: false };
+    const r: VmRec = { cfg, reserved, target: cfg.max, resident: 0, allocsSinceTick: 0, periodStart: 0, deficitSince: -1 };
     this.#vms.set(vm, r);
     this.#startSampling(vm, r);
   }
@@ -305,7 +304,8 @@ export class EsxMemory {
 
   /** True when the VM is blocked in the low state (above target while memory is critically low). */
   blocked(vm: VmId): boolean {
-    return this.#rec(vm).blocked;
+    const r = this.#rec(vm);
+    return this.reclaim.state === 'low' && r.resident + r.allocsSinceTick >= r.target;
   }
 
   /** The reclamation state. */
@@ -408,7 +408,6 @@ export class EsxMemory {
       const vm = id as VmId;
       if (!this.mm.hasVm(vm)) continue;
       const excess = r.resident - r.target;
-      r.blocked = state === 'low' && excess >= 0;
       if (this.autoBalloon) {
         const cur = this.balloon.actual(vm);
         const want = state === 'high' ? Math.min(this.balloon.target(vm), Math.max(0, cur + excess)) : Math.max(0, cur + excess);
@@ -436,7 +435,7 @@ export class EsxMemory {
     if (r) r.allocsSinceTick++;
     if (this.#inReclaim) return;
     const low = this.reclaim.state === 'low' && r !== undefined && r.resident + r.allocsSinceTick > r.target;
-    if (m.free > 0 && !low && m.free / m.frames >= this.reclaim.t.low) return;
+    if (m.free > 0 && !low) return;
     this.#inReclaim = true;
     try {
       // Stall the allocating VM while pages are reclaimed synchronously (share before swap).
@@ -486,7 +485,7 @@ export class EsxMemory {
     return {
       config: r.cfg, target: r.target, resident, sharedPpns: shared, ballooned, swapped,
       activeFraction: e.active, slow: e.slow, fast: e.fast, fastCurrent: e.fastCurrent,
-      balloon: this.balloon.stats(vm), blocked: r.blocked,
+      balloon: this.balloon.stats(vm), blocked: this.blocked(vm),
     };
   }
 

@@ -6,6 +6,9 @@
 import { closeSync, openSync, readSync, writeSync, ftruncateSync } from 'node:fs';
 import { checkInt, checkString, PAGE_SIZE } from '../sim/index.js';
 import type { SwapStore } from './swap.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attachEsx, type EsxOptions, type EsxTvmmLike, type EsxMemory } from './esx.js';
 
 const ZERO = new Uint8Array(PAGE_SIZE);
 
@@ -48,4 +51,18 @@ export class FileSwapStore implements SwapStore {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
   }
+}
+
+
+/**
+ * {@link attachEsx} with a real swap file by default (ESX swaps to a file on the host): a
+ * {@link FileSwapStore} of `swapSlots` slots (default: one per machine frame) at `swapPath`
+ * (default: a per-process file in the OS temp directory). Options as for attachEsx.
+ */
+export function attachEsxNode(tvmm: EsxTvmmLike, opts: EsxOptions & { swapPath?: string } = {}): EsxMemory {
+  const { swapPath, ...rest } = opts;
+  if (rest.swapStore) return attachEsx(tvmm, rest);
+  const slots = rest.swapSlots ?? tvmm.memory.machine.frames;
+  const path = swapPath ?? join(tmpdir(), `terracloak-swap-${process.pid}-${tvmm.memory.ctx.seed}.bin`);
+  return attachEsx(tvmm, { ...rest, swapStore: new FileSwapStore(path, slots) });
 }

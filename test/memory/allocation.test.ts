@@ -127,3 +127,26 @@ describe('working-set sampling (ESX §5.3)', () => {
     expect(esx.stats().samplerTouches).toBeGreaterThan(0);
   });
 });
+
+describe('the low state blocks VMs above target', () => {
+  it('a VM above its target that allocates in the low state is stalled until one of its pages is paged out', () => {
+    const { mm, esx, machine, ctx } = makeEsx(1000, { sharingEnabled: false, swapSlots: 4000 });
+    esx.addVm(V1, 1000, { min: 0, max: 1000, shares: 10 });
+    esx.addVm(V2, 1000, { min: 0, max: 1000, shares: 1000 });
+    for (let i = 0; i < 600; i++) writePage(mm, V1, i, pageOf(i));
+    for (let i = 0; i < 392; i++) writePage(mm, V2, i, pageOf(7000 + i));
+    // Enter the low state and compute targets without running the daemon's reclamation.
+    esx.recomputeTargets();
+    expect(esx.reclaim.update(machine.free / machine.frames)).toBe('low');
+    expect(esx.blocked(V1)).toBe(true);
+    expect(esx.blocked(V2)).toBe(false);
+    const swappedBefore = esx.vmStats(V1).swapped;
+    const t0 = ctx.clock.now;
+    writePage(mm, V1, 900, pageOf(1));
+    expect(esx.vmStats(V1).swapped).toBeGreaterThan(swappedBefore);
+    expect(ctx.clock.now - t0).toBeGreaterThanOrEqual(ctx.costs.swapPage);
+    expect(esx.stats().syncReclaims).toBeGreaterThan(0);
+    expect(machine.used).toBeLessThanOrEqual(machine.frames);
+    expect(esx.reclaim.stats().transitions).toBeGreaterThan(0);
+  });
+});
