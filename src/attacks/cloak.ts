@@ -11,6 +11,7 @@ import { nobleProvider, type CryptoProvider } from '../crypto/index.js';
 import { PAGE_SIZE, TerraError, type VmId } from '../sim/index.js';
 import { Host, MemoryDisk, type ProgramFn, type Proc, type TrapRequest } from '../tvmm/index.js';
 import { attachCloaking } from '../cloaking/index.js';
+import { HostSwap, MemorySwapStore } from '../memory/index.js';
 import { RogueKernel, bootCloaked, godView, leakScan, type CloakWorld } from '../testing/index.js';
 import type { AttackReport, AttackScenario } from './types.js';
 
@@ -384,6 +385,50 @@ function clk10(seed: number): AttackReport {
     [!eq(onDisk, P) && onDisk.some((b) => b !== 0), 'DMA from a cloaked page puts ciphertext on disk'],
     [leakScan(w, P).length === 0, 'leakScan over disk and memory is clean'],
     [killedWith(w, 1, 'INTEGRITY_VIOLATION') && saw === undefined, 'DMA into a cloaked page is an IntegrityViolation at the next app read'],
+  ]);
+}
+
+
+// ------------------------------------------------------------------ CLK-11
+function clk11(seed: number): AttackReport {
+  let P: Uint8Array = new Uint8Array(0);
+  let back: Uint8Array | undefined;
+  let swappedWhilePlain = -1, swappedWhileEnc = -1;
+  const w = world1(seed, function* (p) {
+    p.write(VA, P);
+    yield* p.syscall(SYS.getpid); // host pressure while the page is plaintext in C's view
+    yield* p.syscall(SYS.getpid); // the kernel touched it (ENC); host pressure again
+    back = p.read(VA, PAGE_SIZE);
+    return 0;
+  });
+  P = secretOf(w, seed);
+  const store = new MemorySwapStore(4096);
+  const swap = new HostSwap(w.host.memory, store, w.host.sim.rng.fork('swap'), { clusterPages: 1 });
+  w.host.memory.hooks.swapIn = (vm, g) => swap.swapIn(vm, g);
+  let n = 0;
+  w.kernel.adversary = {
+    afterTrap(t, k) {
+      if (t.kind !== 'syscall') return;
+      const g = k.gppnOf(k.proc(t.tid).root, VA);
+      if (n === 1) k.readPage(g);
+      const before = swap.swapped(w.vm);
+      swap.pageOut(w.vm, 4000);
+      const out = w.host.memory.pmap(w.vm).state[g] & 4 ? 1 : 0;
+      if (n === 0) swappedWhilePlain = out;
+      else swappedWhileEnc = out;
+      void before;
+      n++;
+    },
+  };
+  w.run();
+  const slots: Uint8Array[] = [];
+  for (let s = 0; s < store.slots; s++) slots.push(store.peek(s));
+  const scan = leakScan(w, P, Object.fromEntries(slots.map((b, i) => [`swap slot ${i}`, b])));
+  return verdict('blocked', [
+    [swappedWhilePlain === 0, 'a frame holding cloaked plaintext is never chosen for host swap'],
+    [swappedWhileEnc === 1, 'the encrypted page can be swapped (ciphertext only)'],
+    [back !== undefined && eq(back, P), 'swap-in is verified and the app reads P'],
+    [scan.length === 0, 'the swap device never holds P (leakScan)'],
   ]);
 }
 
@@ -878,6 +923,7 @@ export const cloakAttacks: readonly AttackScenario[] = [
   { id: 'CLK-07', area: 'CLK', attack: 'First-touch injection into a fresh page', expected: 'the app reads zeros', run: clk07 },
   { id: 'CLK-08', area: 'CLK', attack: 'A swapped-out page comes back as zeros or never', expected: 'IntegrityViolation; a fault, never a fabricated zero page', run: clk08 },
   { id: 'CLK-10', area: 'CLK', attack: 'Device DMA against a cloaked page', expected: 'ciphertext on disk; IntegrityViolation after DMA in', run: clk10 },
+  { id: 'CLK-11', area: 'CLK', attack: 'Host swapping of a frame that holds cloaked plaintext', expected: 'swap never holds plaintext; swap-in verified', run: clk11 },
   { id: 'CLK-12', area: 'CLK', attack: 'Register contents at interrupts and faults', expected: 'every kernel-visible register scrubbed; real state in the CTC', run: clk12 },
   { id: 'CLK-13', area: 'CLK', attack: 'Trap-frame tampering before resume', expected: 'resumed registers equal the CTC', run: (s) => clk13(s) },
   { id: 'CLK-14', area: 'CLK', attack: 'Register tampering at syscall return', expected: 'only r0 carries the kernel value', run: clk14 },
