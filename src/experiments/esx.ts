@@ -448,9 +448,9 @@ const E7: Experiment = {
           for (let g = t * per; g < Math.min(v.pages, (t + 1) * per); g++) put(mm, v.vm, g, 0);
           continue;
         }
-        // Applications load their data (busy VMs: 85 % of memory; SQL Server 5 % until a long query
+        // Applications load their data (busy VMs: 95 % of memory; SQL Server 5 % until a long query
         // starts at 2/3 of the run, then 70 %), then keep touching it.
-        const active = i === 4 ? (t > (2 * seconds) / 3 ? 0.7 : 0.05) : 0.85;
+        const active = i === 4 ? (t > (2 * seconds) / 3 ? 0.7 : 0.05) : 0.95;
         const ws = Math.floor(v.pages * active);
         const fillPerSec = Math.ceil(ws / (loadEnd - bootEnd));
         let filled = 0;
@@ -494,7 +494,7 @@ const E7: Experiment = {
         scale,
         virtualSeconds: seconds,
       },
-      notes: 'Workloads are synthetic working sets (85 % of memory for the four busy VMs; SQL 5 % until a query); the 160 MB of overhead is reserved at admission but not consumed, so our machine has the full 1 GB for guests.',
+      notes: 'Workloads are synthetic working sets (95 % of memory for the four busy VMs; SQL 5 % until a query); the 160 MB of overhead is reserved at admission but not consumed, so our machine has the full 1 GB for guests.',
     };
   },
 };
