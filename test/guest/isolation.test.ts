@@ -46,6 +46,8 @@ describe('the guest kernel holds nothing beyond the guest platform', () => {
       const a = yield* c.mmap(p, 4 * 4096);
       p.store32(a, 1);
       yield* c.sleep(p, 1e9);
+      p.store32(a + 4096, 1);
+      yield* c.sleep(p, 1e9);
       return 0;
     }, { rootDiskBlocks: 1024, swapDiskBlocks: 64 });
     g.tvmm.run({ untilNs: 5e6 });
@@ -60,7 +62,19 @@ describe('the guest kernel holds nothing beyond the guest platform', () => {
       out.push(platform.phys.read(0, 4096), platform.kernelSpace(roots[0]).read(0x40000000, 16));
       return out;
     };
-    const res = walk([platform, k, k.access, k.services, k.stats], expand);
+    // what the adversary hooks are handed
+    const ctxs: unknown[] = [];
+    k.adversary = {
+      onSyscall: (ctx) => void ctxs.push(ctx),
+      onSyscallResult: (ctx) => void ctxs.push(ctx),
+      onInterrupt: (ctx) => void ctxs.push(ctx),
+      onTrap: (ctx) => void ctxs.push(ctx),
+      beforeResume: (ctx) => void ctxs.push(ctx),
+      onPageFault: (ctx) => void ctxs.push(ctx),
+    };
+    g.tvmm.run({ untilNs: 1.5e9 });
+    expect(ctxs.length).toBeGreaterThan(5);
+    const res = walk([platform, k, k.access, k.services, k.stats, ...ctxs], expand);
     expect(res.bad).toEqual([]);
     expect(res.visited).toBeGreaterThan(20);
   });

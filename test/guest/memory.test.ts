@@ -126,6 +126,31 @@ describe('guest virtual memory', () => {
     });
   });
 
+  it('MAP_FIXED replaces an existing mapping; munmap of the middle splits a mapping', () => {
+    const r: Record<string, unknown> = {};
+    runMain(function* (p) {
+      const a = yield* c.mmap(p, 4 * 4096);
+      for (let i = 0; i < 4; i++) p.store32(a + i * 4096, 10 + i);
+      r.fixed = (yield* c.mmap(p, 4096, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.FIXED, -1, 0, a + 4096)) === a + 4096;
+      r.replacedIsZero = p.load32(a + 4096);
+      r.neighbours = [p.load32(a), p.load32(a + 2 * 4096)];
+      r.munmap = yield* c.munmap(p, a + 2 * 4096, 4096);
+      r.after = p.load32(a + 3 * 4096);
+      const pid = yield* c.fork(p, function* (ch) {
+        ch.load32(a + 2 * 4096);
+        return 0;
+      });
+      r.hole = yield* c.waitpid(p, pid);
+      // the next anonymous mmap reuses the hole (first fit)
+      r.reuse = (yield* c.mmap(p, 4096)) === a + 2 * 4096;
+      return 0;
+    });
+    expect(r).toEqual({
+      fixed: true, replacedIsZero: 0, neighbours: [10, 12], munmap: 0, after: 13,
+      hole: expect.objectContaining({ signal: SIG.SIGSEGV }), reuse: true,
+    });
+  });
+
   it('guest swap: under memory pressure user pages go to the swap disk and come back intact', () => {
     const { kernel, console: out, swapDisk } = runMain(function* (p) {
       const pid = yield* c.fork(p, function* (ch) {
