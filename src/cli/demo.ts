@@ -1,27 +1,10 @@
 /** `terracloak demo`: runs the flagship demo, prints the narrative and summary, writes the report and trace. */
 import { writeFileSync } from 'node:fs';
-import { runDemo, type DemoResult } from '../demo/index.js';
+import { runDemo } from '../demo/index.js';
 import { renderReport } from '../report/index.js';
-import { toChromeTrace } from '../trace-export/index.js';
-import type { TraceEvent } from '../sim/index.js';
+import { toChromeTraceRuns } from '../trace-export/index.js';
 import { colour, progress, progressDone, table } from './io.js';
 import type { CommandResult } from './commands.js';
-
-/** Merges stage traces into one timeline: stage i's VMs become ids 100·(i+1)+n, named "<stage>/<vm>". */
-export function mergeStageTraces(traces: DemoResult['traces']): TraceEvent[] {
-  const out: TraceEvent[] = [];
-  let tOffset = 0, seq = 0;
-  traces.forEach((tr, i) => {
-    let end = 0;
-    for (const e of tr.events) {
-      const data = e.cat === 'mgmt' && e.kind === 'create-vm' && e.data && typeof e.data.name === 'string' ? { ...e.data, name: `${tr.stage}/${e.data.name}` } : e.data;
-      out.push({ seq: seq++, t: e.t + tOffset, cat: e.cat, kind: e.kind, ...(e.vm === undefined ? {} : { vm: 100 * (i + 1) + e.vm }), ...(data ? { data } : {}) });
-      end = Math.max(end, e.t);
-    }
-    tOffset += end + 1_000_000;
-  });
-  return out;
-}
 
 /** Runs the demo. */
 export async function cmdDemo(opts: { seed?: number; report?: string; trace?: string; json?: boolean }): Promise<CommandResult> {
@@ -29,7 +12,7 @@ export async function cmdDemo(opts: { seed?: number; report?: string; trace?: st
   const r = await runDemo(seed, (id, i, n) => progress(`demo: stage ${i + 1}/${n} (${id})…`));
   progressDone();
   if (opts.report) writeFileSync(opts.report, renderReport({ ...r.report, trace: { events: r.traces.reduce((n, t) => n + t.events.length, 0), digest: r.traces.map((t) => t.digest).join('').slice(0, 64) } }));
-  if (opts.trace) writeFileSync(opts.trace, toChromeTrace(mergeStageTraces(r.traces), { metadata: { seed, generator: 'terracloak demo' } }));
+  if (opts.trace) writeFileSync(opts.trace, toChromeTraceRuns(r.traces.map((t) => ({ name: t.stage, events: t.events })), { layout: 'sequential', metadata: { seed, generator: 'terracloak demo' } }));
   const exitCode = r.ok ? 0 : 1;
   if (opts.json) {
     return {
