@@ -16,6 +16,8 @@ export { CLOAK_SUITES, PageCipher, suiteGeometry, BINDING_BYTES, type CloakSuite
 export { MemoryNvStore, type CloakNvStore } from './nv.js';
 export { SHIM_BUFFER_PAGES, META_SUFFIX, type CloakedProc } from './shim.js';
 
+const attached = new WeakSet<object>();
+
 /**
  * Attaches a cloaking engine to a TVMM: installs the MMU hook, the execution hooks (shim, CTC) and
  * the CLOAK_* hypercalls. Throws TypeError/RangeError on bad options, RangeError when the TVMM
@@ -24,9 +26,11 @@ export { SHIM_BUFFER_PAGES, META_SUFFIX, type CloakedProc } from './shim.js';
 export function attachCloaking(tvmm: Tvmm, opts: CloakOptions = {}): CloakEngine {
   checkObject('tvmm', tvmm);
   checkObject('opts', opts);
+  if (attached.has(tvmm)) throw new RangeError('this TVMM already has a cloaking engine attached');
   const engine = new CloakEngine(tvmm, opts, wrapWithShim);
   engine.registerHypercalls();
   tvmm.mmu.cloak = engine.hook;
   tvmm.setExecHooks(engine.execHooks);
+  attached.add(tvmm);
   return engine;
 }

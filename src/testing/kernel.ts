@@ -380,6 +380,16 @@ export class RogueKernel implements GuestOs {
         this.#runq.push(child);
         return cp.pid;
       }
+      case SYS.execve: {
+        const program = this.#cstr(tid, a[0]);
+        if (!this.p.programs().includes(program)) return errnoResult(ERRNO.ENOENT);
+        const old = pr.root;
+        pr.root = this.allocPage();
+        this.p.execThread(tid, { root: pr.root, program });
+        this.p.releaseAddressSpace(old);
+        pr.mmapNext = USER_LAYOUT.mmapBase;
+        return 0;
+      }
       case SYS.waitpid:
         pr.waitingFor = a[0];
         return undefined;
