@@ -12,7 +12,7 @@
 import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SimContext } from '../sim/index.js';
 import { concatBytes, u32be, u64be, type CryptoProvider } from '../crypto/index.js';
 import { MemoryBlockDevice, type BlockDevice } from './disk.js';
-import { cborDecode, cborEncode, fail, mapGet, onlyKeys, te } from './util.js';
+import { cborDecode, cborEncode, checkInput, fail, mapGet, onlyKeys, te } from './util.js';
 
 /** File magic: "TCIMG1" followed by two zero bytes. */
 export const IMAGE_MAGIC = new Uint8Array([0x54, 0x43, 0x49, 0x4d, 0x47, 0x31, 0, 0]);
@@ -77,7 +77,7 @@ function u32(b: Uint8Array, o: number): number {
 
 /** Parses and measures an image file (copying it first); MALFORMED on any inconsistency. */
 export function parseImage(provider: CryptoProvider, file: Uint8Array): VmImage {
-  const f = checkBytes('image', file, { max: (1 << 30) + (1 << 26) }).slice(); // copy before measuring (ATT-08)
+  const f = checkInput('image', file, (1 << 30) + (1 << 26)).slice(); // copy before measuring (ATT-08)
   const bad = (m: string): never => {
     throw new TerraError('MALFORMED', `image: ${m}`, { what: 'image' });
   };
@@ -112,7 +112,7 @@ export function parseImage(provider: CryptoProvider, file: Uint8Array): VmImage 
 /** Decodes a VM descriptor strictly; MALFORMED on anything unexpected. */
 export function decodeDescriptor(bytes: Uint8Array): VmDescriptor {
   const W = 'vm descriptor';
-  const m = cborDecode(checkBytes('descriptor', bytes, { max: MAX_DESCRIPTOR }), W);
+  const m = cborDecode(checkInput('vm descriptor', bytes, MAX_DESCRIPTOR), W);
   if (!(m instanceof Map)) throw new TerraError('MALFORMED', `${W}: not a map`, { what: W });
   onlyKeys(m, ['format', 'name', 'blockSize', 'blocks', 'length', 'hashOfHashes'], W);
   const format = mapGet<string>(m, 'format', W, 'string');

@@ -5,7 +5,7 @@
  */
 import { TerraError, checkBytes, checkInt, checkObject, checkOneOf } from '../sim/index.js';
 import type { CryptoProvider, KeyPair, SigAlg } from '../crypto/index.js';
-import { cborDecode, cborEncode, mapGet, onlyKeys } from './util.js';
+import { cborDecode, cborEncode, checkInput, mapGet, onlyKeys } from './util.js';
 
 /** COSE algorithm identifiers. */
 export const COSE_ALG = { ed25519: -8, p256: -7 } as const;
@@ -109,7 +109,7 @@ const MAX_QUOTE = 64 * 1024;
 
 /** Decodes a quote strictly (tag 18, canonical CBOR, only known labels and claims); MALFORMED otherwise. Does not verify anything. */
 export function decodeQuote(bytes: Uint8Array): DecodedQuote {
-  const b = checkBytes('quote', bytes, { max: MAX_QUOTE }).slice();
+  const b = checkInput('quote', bytes, MAX_QUOTE).slice();
   const W = 'quote';
   const bad = (m: string): never => {
     throw new TerraError('MALFORMED', `${W}: ${m}`, { what: W });

@@ -15,7 +15,7 @@
 import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u32be, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { issueCert, type CertRole } from './x509.js';
-import { FaultInjector, cborDecode, cborEncode, fail, hex, te } from './util.js';
+import { FaultInjector, cborDecode, cborEncode, checkInput, fail, hex, te } from './util.js';
 
 /** Number of measurement registers. */
 export const PCR_COUNT = 8;
@@ -290,7 +290,7 @@ export class RootOfTrust {
 
   /** Unseals a blob from {@link seal}; UNSEAL_ERROR when the registers differ or the blob was altered, MALFORMED when it is not a blob. */
   unseal(blob: Uint8Array): Uint8Array {
-    const b = checkBytes('blob', blob, { max: (1 << 20) + 64 }).slice();
+    const b = checkInput('rot-sealed-blob', blob, (1 << 20) + 64).slice();
     if (b.length < 30 + 16 || !sameStr(b.subarray(0, 4), 'TCHS') || b[4] !== 1 || b[5] === 0)
       fail(this.ctx, 'MALFORMED', 'not a root-of-trust sealed blob', { what: 'rot-sealed-blob' });
     const sel: number[] = [];

@@ -23,7 +23,7 @@
 import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u64be, type CryptoProvider } from '../crypto/index.js';
 import type { RootOfTrust } from './root.js';
-import { cborDecode, cborEncode, fail, hex, te } from './util.js';
+import { cborDecode, cborEncode, checkInput, fail, hex, te } from './util.js';
 
 /** What a sealed blob is bound to. */
 export type SealPolicy = 'measurement' | 'instance' | 'signer';
@@ -98,7 +98,7 @@ export interface SealedBlobHeader {
 
 /** Parses a sealed blob's header strictly; MALFORMED otherwise. */
 export function parseSealedBlob(blob: Uint8Array): SealedBlobHeader {
-  const b = checkBytes('blob', blob, { max: MAX_DATA + 512 });
+  const b = checkInput('sealed blob', blob, MAX_DATA + 512);
   const bad = (m: string): never => {
     throw new TerraError('MALFORMED', `sealed blob: ${m}`, { what: 'sealed-blob' });
   };
@@ -215,7 +215,7 @@ export class SealedStorage {
    * counter). No plaintext appears in any error.
    */
   unsealBlob(id: SealIdentity, blob: Uint8Array, vm?: number): { label: string; data: Uint8Array } {
-    const b = checkBytes('blob', blob, { max: MAX_DATA + 512 }).slice();
+    const b = checkInput('sealed blob', blob, MAX_DATA + 512).slice();
     let h: SealedBlobHeader;
     try {
       h = parseSealedBlob(b);

@@ -4,7 +4,7 @@
  * crash points (threat model C1/C2), and byte helpers.
  */
 import { decode, encode } from 'cborg';
-import { SimulatedCrash, TerraError, checkString, type SimContext, type TerraErrorCode } from '../sim/index.js';
+import { SimulatedCrash, TerraError, checkBytes, checkString, type SimContext, type TerraErrorCode } from '../sim/index.js';
 import { toHex } from '../crypto/index.js';
 
 const DECODE_OPTS = {
@@ -98,6 +98,13 @@ export class FaultInjector {
   seen(): string[] {
     return [...this.#seen].sort();
   }
+}
+
+/** Type-checks adversarial bytes (TypeError for a non-Uint8Array: caller misuse) but reports an oversize input as TerraError('MALFORMED'), since its size is the adversary's choice. */
+export function checkInput(what: string, v: unknown, max: number): Uint8Array {
+  const b = checkBytes(what, v);
+  if (b.length > max) throw new TerraError('MALFORMED', `${what}: ${b.length} bytes exceeds the limit of ${max}`, { what });
+  return b;
 }
 
 /** Hex helper re-exported for the attestation modules. */

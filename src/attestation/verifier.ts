@@ -6,11 +6,13 @@
  * fail-closed. Every verification returns a report of each check and its result.
  */
 import { TerraError, checkBytes, checkObject, type SimContext } from '../sim/index.js';
-import { toHex, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
+import { concatBytes, toHex, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { certSignedBy, parseCert, type CertRole, type ParsedCert } from './x509.js';
 import { COSE_ALG, DBGSTAT, decodeQuote, sigStructure, ueidFor, type DecodedQuote, type QuoteClaims } from './quote.js';
 import { parsePolicy, type Policy } from './policy.js';
 import { attestationError, cborDecode, cborEncode, hex, mapGet, onlyKeys, raise } from './util.js';
+
+const ZERO32 = new Uint8Array(32);
 
 /** Names of the checks, in order. */
 export const CHECKS = ['decode', 'chain', 'root', 'key', 'signature', 'claims', 'nonce', 'tcb', 'measurements', 'vm', 'mode'] as const;
@@ -166,6 +168,10 @@ export class Verifier {
         if (c.mode !== certs[0].ext.mode) return ['CLAIMS_MISMATCH', 'mode differs from the VM certificate'];
         if ((c.dbgstat === DBGSTAT.enabled) !== certs[0].ext.debug) return ['CLAIMS_MISMATCH', 'dbgstat differs from the VM certificate'];
         if (!p.equalBytes(c.ueid, ueidFor(p, byRole('device').publicKey))) return ['CLAIMS_MISMATCH', 'ueid differs from the device key'];
+        // Replay the boot log: each boot register holds exactly one extend of its stage's measurement.
+        const stages = [c.measurements.firmware, c.measurements.bootloader, c.measurements.tvmm];
+        for (let i = 0; i < 3; i++)
+          if (!p.equalBytes(c.measurements.pcrs[i], p.sha256(concatBytes(ZERO32, stages[i])))) return ['CLAIMS_MISMATCH', `register ${i} does not replay to the ${['firmware', 'bootloader', 'tvmm'][i]} measurement`];
         return null;
       }],
       ['nonce', () => {

@@ -40,7 +40,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { TerraError, checkBytes, checkInt, checkOneOf, checkString } from '../sim/index.js';
 import type { CryptoProvider, KeyPair, SigAlg } from '../crypto/index.js';
-import { sameBytes } from './util.js';
+import { checkInput, sameBytes } from './util.js';
 
 /** OID of the terracloak measurement extension. */
 export const MEASUREMENT_EXT_OID = '1.3.6.1.4.1.32473.1.1';
@@ -327,7 +327,7 @@ function isOid(t: Tlv, oid: readonly number[]): boolean {
  * deviation is TerraError('MALFORMED'). Certificates outside the profile are refused, never guessed at.
  */
 export function parseCert(derIn: Uint8Array): ParsedCert {
-  const der = checkBytes('der', derIn, { max: 16384 }).slice();
+  const der = checkInput('certificate', derIn, 16384).slice();
   const W = 'certificate';
   const bad = (m: string): never => {
     throw new TerraError('MALFORMED', `${W}: ${m}`, { what: W });

@@ -121,3 +121,13 @@ it('AttestationService(ctx, provider, rot) alone runs measured boot of the defau
   expect(svc.tvmmChain()).toHaveLength(4);
   expect(() => new AttestationService(ctx, P, rot)).toThrowError(expect.objectContaining({ code: 'INVALID_STATE' })); // boot runs once per reset
 });
+
+it('an oversize quote is MALFORMED in the report (never a thrown RangeError); an unlogged register extend is CLAIMS_MISMATCH', () => {
+  const { host, verifier } = setup();
+  const n = verifier.issueNonce();
+  const r = verifier.verify(new Uint8Array(70_000), n);
+  expect(r.failed).toMatchObject({ name: 'decode', code: 'MALFORMED' });
+  host.rot.extend(2, P.sha256(new Uint8Array([1]))); // something measured into the TVMM register after boot, outside the chain
+  const n2 = verifier.issueNonce();
+  expect(verifier.verify(host.service.quote(1, n2), n2).failed).toMatchObject({ name: 'claims', code: 'CLAIMS_MISMATCH' });
+});
