@@ -395,6 +395,7 @@ export class GuestKernel implements GuestOs {
 
   /** Frees memory under pressure: drops clean page-cache pages, then pages user pages out to guest swap. Returns pages freed. */
   reclaim(n: number): number {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${String(n)}`);
     if (this.#reclaiming || !this.#booted) return 0;
     this.#reclaiming = true;
     try {
@@ -1672,7 +1673,7 @@ export class GuestKernel implements GuestOs {
 
   /** The services drivers get (KernelServices). */
   get services(): KernelServices {
-    if (!this.#booted) throw new Error('the kernel is not booted');
+    if (!this.#booted) throw new TerraError('INVALID_STATE', 'the kernel is not booted');
     if (!this.#services) {
       const svc: KernelServices = {
         platform: this.#p,
@@ -1727,8 +1728,12 @@ export class GuestKernel implements GuestOs {
 
   /** Kernel-level access (what a compromised kernel's code may use; also the adversary hooks' `ctx.kernel`). */
   get access(): KernelAccess {
-    if (!this.#booted) throw new Error('the kernel is not booted');
+    if (!this.#booted) throw new TerraError('INVALID_STATE', 'the kernel is not booted');
     if (this.#access) return this.#access;
+    const gva = (v: unknown): number => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`gva must be a 32-bit unsigned integer, got ${String(v)}`);
+      return v;
+    };
     const proc = (pid: number): Process => {
       const p = this.#procs.get(pid);
       if (!p || p.state === 'zombie') throw new RangeError(`no live process ${String(pid)}`);
@@ -1738,17 +1743,18 @@ export class GuestKernel implements GuestOs {
       platform: this.#p,
       phys: this.#p.phys,
       processes: () => this.ps().filter((p) => p.state !== 'zombie'),
-      readUser: (pid, gva, len) => this.#p.kernelSpace(proc(pid).root).read(gva, len),
-      writeUser: (pid, gva, data) => this.#p.kernelSpace(proc(pid).root).write(gva, data),
-      translate: (pid, gva) => {
-        const pte = this.#readPte(proc(pid).root, gva >>> 12);
+      readUser: (pid, va, len) => this.#p.kernelSpace(proc(pid).root).read(va, len),
+      writeUser: (pid, va, data) => this.#p.kernelSpace(proc(pid).root).write(va, data),
+      translate: (pid, va) => {
+        const pte = this.#readPte(proc(pid).root, gva(va) >>> 12);
         return pte & PTE.P ? pte >>> 12 : undefined;
       },
-      getPte: (pid, gva) => this.#readPte(proc(pid).root, gva >>> 12),
-      setPte: (pid, gva, gppn, flags) => {
+      getPte: (pid, va) => this.#readPte(proc(pid).root, gva(va) >>> 12),
+      setPte: (pid, va, gppn, flags) => {
+        gva(va);
         if (!Number.isInteger(gppn) || gppn < 0 || gppn >= 1 << 20) throw new RangeError('gppn out of range');
         if (!Number.isInteger(flags) || flags < 0 || flags > 0xfff) throw new RangeError('flags must be 12 bits');
-        if (!this.#writePte(proc(pid).root, gva >>> 12, ((gppn << 12) | flags) >>> 0)) throw new RangeError('no page for the page table');
+        if (!this.#writePte(proc(pid).root, va >>> 12, ((gppn << 12) | flags) >>> 0)) throw new TerraError('OUT_OF_MEMORY', 'no page for the page table');
       },
       getRegister: (tid, reg: RegisterName) => this.#p.getRegister(tid, reg),
       setRegister: (tid, reg: RegisterName, v) => this.#p.setRegister(tid, reg, v),

@@ -76,4 +76,30 @@ describe('kernel lifecycle', () => {
     expect(g.tvmm.vm(g.vmId).haltReason).toBeUndefined();
     expect(g.tvmm.vm(g.vmId).state).toBe('off');
   });
+
+  it('public methods reject bad input with TypeError/RangeError or a typed error, and change nothing', () => {
+    const k = new GuestKernel();
+    expect(() => k.services).toThrow(/not booted/);
+    expect(() => k.access).toThrow(/not booted/);
+    expect(() => new GuestKernel(null as never)).toThrow(TypeError);
+    expect(() => new GuestKernel({ reservePages: 1.5 })).toThrow(RangeError);
+    expect(() => new GuestKernel({ initArgv: [1] as never })).toThrow(TypeError);
+    const g = bootGuest({ run: ['idle 100'] });
+    g.tvmm.run({ untilNs: 1e6 });
+    const a = g.kernel.access;
+    const before = JSON.stringify([g.kernel.ps(), g.kernel.freePageCount()]);
+    expect(() => a.translate(2, -1)).toThrow(RangeError);
+    expect(() => a.translate(2, 2 ** 32)).toThrow(RangeError);
+    expect(() => a.getPte(2, Number.NaN)).toThrow(RangeError);
+    expect(() => a.setPte(2, 0x1000, 2 ** 20, 7)).toThrow(RangeError);
+    expect(() => a.setPte(2, 0x1000, 5, 0x1000)).toThrow(RangeError);
+    expect(() => a.setPte(999, 0x1000, 5, 7)).toThrow(RangeError);
+    expect(() => a.readUser(999, 0x1000, 4)).toThrow(RangeError);
+    expect(a.signal(999, 9)).toBe(-3);
+    expect(a.signal(2, 65)).toBe(-22);
+    expect(() => g.kernel.reclaim(-1)).toThrow(RangeError);
+    expect(() => g.kernel.onInterrupt(32, () => {})).toThrow(RangeError);
+    expect(() => g.kernel.onInterrupt(33, 'x' as never)).toThrow(TypeError);
+    expect(JSON.stringify([g.kernel.ps(), g.kernel.freePageCount()])).toBe(before);
+  });
 });
