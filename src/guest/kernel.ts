@@ -728,6 +728,7 @@ export class GuestKernel implements GuestOs {
     if (p.state === 'zombie') return;
     this.stats.exits++;
     for (let fd = 0; fd < p.fds.length; fd++) if (p.fds[fd] >= 0) this.#sysClose(p, fd);
+    this.#releaseFileVmas(p);
     this.#freeSpace(p.root);
     this.#byRoot.delete(p.root);
     this.#p.releaseAddressSpace(p.root);
@@ -763,6 +764,11 @@ export class GuestKernel implements GuestOs {
     this.#wake(`wait:${parent.pid}`);
     const h = parent.handlers.get(SIG.SIGCHLD);
     if (h !== undefined) this.#deliver(parent, SIG.SIGCHLD);
+  }
+
+  #releaseFileVmas(p: Process): void {
+    for (const v of p.vmas) if (v.kind === 'file') this.#fs.release(v.ino);
+    p.vmas = p.vmas.filter((v) => v.kind !== 'file');
   }
 
   #reap(p: Process): void {
@@ -978,9 +984,11 @@ export class GuestKernel implements GuestOs {
     const c = this.#newProcess(p.pid, p.name, p.argv);
     if (typeof c === 'number') return c;
     c.vmas = p.vmas.map((v) => ({ ...v }));
+    for (const v of c.vmas) if (v.kind === 'file') this.#fs.open(v.ino);
     c.brk = p.brk;
     c.mmapNext = p.mmapNext;
     const fail = (errno: number): number => {
+      this.#releaseFileVmas(c);
       this.#freeSpace(c.root);
       this.#byRoot.delete(c.root);
       this.#procs.delete(c.pid);
@@ -1219,6 +1227,7 @@ export class GuestKernel implements GuestOs {
       return -ERRNO.EINVAL;
     }
     const old = p.root;
+    this.#releaseFileVmas(p);
     this.#freeSpace(old);
     this.#byRoot.delete(old);
     this.#p.releaseAddressSpace(old);
@@ -1344,8 +1353,20 @@ export class GuestKernel implements GuestOs {
         out.push(v);
         continue;
       }
-      if (v.start < start) out.push({ ...v, end: start });
-      if (v.end > end) out.push({ ...v, start: end, pgoff: v.pgoff + ((end - v.start) >>> 12) });
+      let pieces = 0;
+      if (v.start < start) {
+        out.push({ ...v, end: start });
+        pieces++;
+      }
+      if (v.end > end) {
+        out.push({ ...v, start: end, pgoff: v.pgoff + ((end - v.start) >>> 12) });
+        pieces++;
+      }
+      // Each file mapping holds one open reference on its inode.
+      if (v.kind === 'file') {
+        if (pieces === 0) this.#fs.release(v.ino);
+        else if (pieces === 2) this.#fs.open(v.ino);
+      }
     }
     p.vmas = out;
     this.#unmapRange(p.root, start >>> 12, end >>> 12);

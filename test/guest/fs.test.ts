@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDisk } from '../../src/tvmm/index.js';
-import { FSLAYOUT, O, libc as c } from '../../src/guest/index.js';
-import { runMain } from './helpers.js';
+import { FSLAYOUT, MAP, O, PROT, introspect, libc as c } from '../../src/guest/index.js';
+import { bootMain, runMain } from './helpers.js';
 
 describe('the guest filesystem', () => {
   it('persists files to the root disk and reads them back after a reboot on a new host', () => {
@@ -63,6 +63,32 @@ describe('the guest filesystem', () => {
       return 0;
     }, { rootDiskBlocks: 256 });
     expect(r).toEqual([0, 'still here', -2]);
+  });
+
+  it('a mapped file keeps its inode after unlink until unmapped (and across fork), then it is freed', () => {
+    const snaps: { ino: number; name: string; size: number; nlink: number }[][] = [];
+    const g = bootMain(function* (p) {
+      const snap = () => snaps.push([...introspect((gpa, len) => g.kernel.access.phys.read(gpa, len)).inodes]);
+      const fd = yield* c.open(p, 'm', O.RDWR | O.CREAT);
+      yield* c.write(p, fd, new Uint8Array(8192).fill(7));
+      const a = yield* c.mmap(p, 8192, PROT.READ, MAP.SHARED, fd);
+      yield* c.close(p, fd);
+      yield* c.unlink(p, 'm');
+      snap(); // mapped, unlinked
+      const pid = yield* c.fork(p, function* (ch) {
+        yield* c.munmap(ch, a, 8192);
+        return 0;
+      });
+      yield* c.waitpid(p, pid);
+      yield* c.munmap(p, a + 4096, 4096); // trim: still mapped
+      snap();
+      const v = p.load8(a);
+      yield* c.munmap(p, a, 4096);
+      snap(); // gone
+      return v;
+    }, { rootDiskBlocks: 256 });
+    g.tvmm.run({ untilNs: 1e9 });
+    expect(snaps).toEqual([[{ ino: 1, name: '', size: 8192, nlink: 0 }], [{ ino: 1, name: '', size: 8192, nlink: 0 }], []]);
   });
 
   it('the built-in file-io program verifies its data on a disk-backed fs, and a full disk gives -ENOSPC', () => {
