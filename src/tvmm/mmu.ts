@@ -56,6 +56,12 @@ export interface CloakHook {
    * `true` installs the entry read-only (Overshadow's PT_RO state: a write faults back here).
    */
   prepare(vm: VmId, gppn: Gppn, domain: DomainId, write: boolean, gva?: number): boolean | void;
+  /**
+   * Virtual DMA (disk write) from a page holding cloaked plaintext: returns an encrypted copy for
+   * the device (the page itself stays plaintext for its owner), or undefined to read the page
+   * through the kernel view.
+   */
+  dmaSource?(vm: VmId, gppn: Gppn): Uint8Array | undefined;
 }
 
 /** Counters. */

@@ -10,7 +10,7 @@ import {
   checkFunction, checkInt, checkObject, checkOneOf, checkString, NS_PER_MS, PAGE_SIZE, TerraError,
   type Gppn, type SimContext, type VmId,
 } from '../sim/index.js';
-import type { MachineMemory, MemoryManager } from '../memory/index.js';
+import { PageState, type MachineMemory, type MemoryManager } from '../memory/index.js';
 import { KERNEL_DOMAIN, ShadowMmu } from './mmu.js';
 import { Executor, type Caller, type ExecHooks } from './exec.js';
 import { KernelSpace, PhysView } from './facades.js';
@@ -400,7 +400,7 @@ export class Tvmm {
           sim.clock.advance(sim.costs.diskIo + sim.costs.diskPerByte * io.count * BLOCK_SIZE);
           sim.trace.emit('io', toDisk ? 'disk.write' : 'disk.read', vm.id, { disk: name, lba: io.lba, count: io.count });
           try {
-            if (toDisk) backend.write(io.lba, phys.read(gpa, io.count * BLOCK_SIZE));
+            if (toDisk) backend.write(io.lba, tvmm.#dmaSource(vm.id, phys, gpa, io.count));
             else phys.write(gpa, backend.read(io.lba, io.count));
             return 0;
           } catch (e) {
@@ -423,6 +423,24 @@ export class Tvmm {
   }
 
   readonly #disks = new Map<number, Map<string, BlockBackend>>();
+
+  /**
+   * The bytes a disk write DMA reads from guest memory: the kernel view, except that a page holding
+   * cloaked plaintext is encrypted into a separate buffer by the cloak hook (Overshadow's virtual
+   * DMA: the app keeps using its page).
+   */
+  #dmaSource(vm: VmId, phys: PhysView, gpa: number, count: number): Uint8Array {
+    const dma = this.mmu.cloak?.dmaSource;
+    if (!dma) return phys.read(gpa, count * BLOCK_SIZE);
+    const out = new Uint8Array(count * BLOCK_SIZE);
+    const state = this.memory.pmap(vm).state;
+    for (let i = 0; i < count; i++) {
+      const g = gpa / PAGE_SIZE + i;
+      const enc = state[g] & PageState.CLOAKED ? dma(vm, g as Gppn) : undefined;
+      out.set(enc ?? phys.read((g * PAGE_SIZE), PAGE_SIZE), i * PAGE_SIZE);
+    }
+    return out;
+  }
 
   /** Attaches a block backend to a VM as disk `name` (ATTACH of a disk device). */
   attachDisk(vmId: VmId, name: string, backend: BlockBackend): void {
