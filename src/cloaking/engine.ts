@@ -90,6 +90,7 @@ export interface CloakStats {
   ctcRestores: number;
   contextEdits: number;
   pagingAlarms: number;
+  dmaCopies: number;
 }
 
 interface Region {
@@ -218,7 +219,7 @@ export class CloakEngine {
   readonly #scratch = new Uint8Array(PAGE_SIZE);
   readonly #stats: CloakStats = {
     domains: 0, liveDomains: 0, records: 0, encryptions: 0, reencryptions: 0, decryptions: 0, freshPages: 0,
-    violations: 0, ctcSaves: 0, ctcRestores: 0, contextEdits: 0, pagingAlarms: 0,
+    violations: 0, ctcSaves: 0, ctcRestores: 0, contextEdits: 0, pagingAlarms: 0, dmaCopies: 0,
   };
   readonly #alarmPerMs: number;
   #faultWindowStart = 0;
@@ -268,7 +269,10 @@ export class CloakEngine {
     }
     this.#secret = secret;
     this.#grow(256);
-    this.hook = Object.freeze({ prepare: (vm: VmId, g: Gppn, d: DomainId, w: boolean, gva?: number) => this.#prepare(vm, g, d, w, gva) });
+    this.hook = Object.freeze({
+      prepare: (vm: VmId, g: Gppn, d: DomainId, w: boolean, gva?: number) => this.#prepare(vm, g, d, w, gva),
+      dmaSource: (vm: VmId, g: Gppn) => this.#dmaSource(vm, g),
+    });
     this.execHooks = Object.freeze({
       domainOf: (vm: VmId, tid: number) => this.#threadDomain.get(tkey(vm, tid)) ?? KERNEL_DOMAIN,
       wrapProc: (vm: VmId, tid: number, proc: Proc, ch: UserChannel) => wrap(this, vm, tid, proc, ch),
@@ -487,6 +491,45 @@ export class CloakEngine {
       this.#tvmm.machine.flags[this.#mpn[r]] &= ~FrameFlag.PINNED;
       this.#pinned[r] = 0;
     }
+  }
+
+  /**
+   * Virtual DMA from a plaintext page (Overshadow §3.2): PT_RO is encrypted into a separate buffer
+   * with its existing (IV, H); PT_RW with a new (IV, H), after which the page is PT_RO (its TLB
+   * entries drop, so the app's next write is transition 4). The app keeps its plaintext.
+   */
+  #dmaSource(vm: VmId, g: number): Uint8Array | undefined {
+    const r = this.#maps(vm).plain[g];
+    if (r < 0) return undefined;
+    const pm = this.#tvmm.memory.pmap(vm);
+    if (pm.mpn[g] !== this.#mpn[r] || !(pm.state[g] & PageState.PRESENT)) return undefined;
+    const copy = this.#tvmm.machine.bytes(this.#mpn[r] as Mpn).slice();
+    const nb = this.#nb, tb = this.#tb;
+    const rw = this.#state[r] === CloakState.PT_RW;
+    if (rw) {
+      if (this.#version[r] > 0) {
+        this.#prevVersion[r] = this.#version[r];
+        this.#prevBindDomain[r] = this.#bindDomain[r];
+        this.#prevBindRid[r] = this.#bindRid[r];
+        this.#prevNonce.set(this.#nonce.subarray(r * nb, r * nb + nb), r * nb);
+        this.#prevTag.set(this.#tag.subarray(r * tb, r * tb + tb), r * tb);
+      }
+      const res = this.#resources.get(this.#rid[r])!;
+      this.#version[r]++;
+      this.#bindDomain[r] = res.bindDomain;
+      this.#bindRid[r] = res.bindRid;
+      this.#fillNonce(r);
+    }
+    this.#cipher.bind(vm, this.#bindDomain[r], this.#bindRid[r], this.#page[r], this.#version[r]);
+    this.#cipher.seal(this.#keyFor(vm, this.#bindDomain[r], this.#bindRid[r]), copy, this.#nonce, r * nb, this.#tag, r * tb);
+    if (rw) {
+      this.#state[r] = CloakState.PT_RO;
+      this.#tvmm.memory.invalidate(vm, g as Gppn);
+    }
+    this.#stats.dmaCopies++;
+    const costs = this.#tvmm.sim.costs;
+    this.#tvmm.sim.clock.advance(costs.cloakTransition + costs.cryptoPerByte * PAGE_SIZE + costs.pageCopy);
+    return copy;
   }
 
   #systemAccess(vm: VmId, g: number): void {

@@ -144,3 +144,46 @@ describe('two worlds (noninterference) for a cloaked computation', () => {
     expect(r.equal).toBe(true);
   });
 });
+
+describe('virtual DMA (Overshadow §3.2)', () => {
+  it('disk write from PT_RW sends an encrypted copy with new metadata and leaves the app its plaintext (now PT_RO); paging through the disk at another GPPN works', () => {
+    const secret = new Uint8Array(4096).map((_, i) => (i * 151 + 3) & 255);
+    const states: string[] = [];
+    let ok1 = false, ok2 = false;
+    const prog: ProgramFn = function* (p) {
+      p.write(VA, secret);
+      yield* p.syscall(SYS.getpid); // K: DMA the page to disk block 7
+      ok1 = p.read(VA, 4096).every((b, i) => b === secret[i]);
+      yield* p.syscall(SYS.getpid); // K: unmap, free, DMA block 7 into a different GPPN, map it
+      ok2 = p.read(VA, 4096).every((b, i) => b === secret[i]);
+      return 0;
+    };
+    const w = bootCloaked({ programs: { prog } });
+    let n = 0;
+    w.kernel.adversary = {
+      afterTrap(t, k) {
+        if (t.kind !== 'syscall') return;
+        const root = k.proc(t.tid).root;
+        const d = w.engine.domainOf(w.vm, t.tid);
+        if (n === 0) {
+          k.p.disk('disk0').write(7, 1, k.gppnOf(root, VA) * 4096);
+          states.push(w.engine.pageState(d, VA >>> 12));
+        } else if (n === 1) {
+          k.swapOut(t.tid, VA);
+          k.allocPage();
+          const g = k.allocPage();
+          k.p.disk('disk0').read(7, 1, g * 4096);
+          k.map(root, VA, g);
+          states.push(w.engine.pageState(d, VA >>> 12));
+        }
+        n++;
+      },
+    };
+    w.run();
+    expect(states).toEqual(['PT_RO', 'ENC']);
+    expect(ok1).toBe(true);
+    expect(ok2).toBe(true);
+    expect(w.engine.stats().dmaCopies).toBe(1);
+    expect(leakScan(w, secret)).toEqual([]);
+  });
+});
