@@ -48,6 +48,8 @@ export interface KernelAccess {
   allocPage(): number | undefined;
   /** Sends a signal as kill(2) would. Returns 0 or a negative errno. */
   signal(pid: number, signo: number): number;
+  /** The page-table helpers grouped (the same functions as translate/getPte/setPte). */
+  readonly pageTables: Pick<KernelAccess, 'translate' | 'getPte' | 'setPte'>;
 }
 
 /** Context of {@link KernelAdversary.onSyscall}. */

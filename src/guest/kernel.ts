@@ -1760,7 +1760,7 @@ export class GuestKernel implements GuestOs {
       if (!p || p.state === 'zombie') throw new RangeError(`no live process ${String(pid)}`);
       return p;
     };
-    const a: KernelAccess = {
+    const a: Omit<KernelAccess, 'pageTables'> = {
       platform: this.#p,
       phys: this.#p.phys,
       processes: () => this.ps().filter((p) => p.state !== 'zombie'),
@@ -1787,7 +1787,7 @@ export class GuestKernel implements GuestOs {
         return this.#signal(p, signo);
       },
     };
-    this.#access = Object.freeze(a);
+    this.#access = Object.freeze({ ...a, pageTables: Object.freeze({ translate: a.translate, getPte: a.getPte, setPte: a.setPte }) });
     return this.#access;
   }
 }

@@ -98,7 +98,7 @@ describe('the adversary hook set (a compromised guest kernel)', () => {
         const parentA = 0x40000000, childB = 0x40001000;
         const gppn = k.translate(1, parentA)!;
         r.readUser = new DataView(k.readUser(1, parentA, 4).buffer).getUint32(0, true);
-        k.setPte(2, childB, gppn, PTE.P | PTE.U | PTE.W);
+        k.pageTables.setPte(2, childB, gppn, PTE.P | PTE.U | PTE.W);
         r.pte = k.getPte(2, childB) >>> 12 === gppn;
       },
     };
