@@ -405,6 +405,11 @@ export class PageSharing {
   }
 }
 
-function keyOf(lo: number, hi: number): number {
-  return (hi & 0x1fffff) * 4294967296 + lo;
+/**
+ * The table key: 30 bits of the hash, so keys stay V8 small integers (fast Map hashing). Entries
+ * still record all 64 bits and every lookup compares them: two hashes that differ but share a key
+ * make the older entry look stale, and it is replaced (a lost hint, never a wrong merge).
+ */
+function keyOf(lo: number, _hi: number): number {
+  return lo & 0x3fffffff;
 }
