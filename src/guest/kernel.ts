@@ -1435,7 +1435,7 @@ export class GuestKernel implements GuestOs {
       const v = new DataView(b.buffer);
       const sec = v.getUint32(0, true), nsec = v.getUint32(4, true);
       if (nsec >= 1e9) return -ERRNO.EINVAL;
-      const ns = sec * 1e9 + nsec;
+      const ns = Math.min(sec * 1e9 + nsec, 2 ** 50); // ~13 days of virtual time: "forever" for a simulation
       if (ns === 0) return 0;
       p.deadline = this.#p.now() + ns;
       this.#armFor(p.deadline);
@@ -1621,7 +1621,7 @@ export class GuestKernel implements GuestOs {
           continue;
         }
         if (st.action === 'delay') {
-          this.#p.setTimer(Math.max(1, Math.floor(st.delayNs)), vector);
+          this.#p.setTimer(Math.max(1, Math.min(Math.floor(st.delayNs), 2 ** 50)), vector);
           continue;
         }
         if (st.action === 'defer' && this.#irqs.length > 0) {

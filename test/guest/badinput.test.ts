@@ -49,9 +49,18 @@ describe('bad input from programs never crashes the kernel or the TVMM', () => {
       r.push(yield* c.syscall(p, SYS.signal, [65, 1]));
       r.push(yield* c.syscall(p, SYS.kill, [0, 0]));
       r.push(yield* c.syscall(p, SYS.kill, [1, 0]));
+      // a sleep of 2^32 seconds is accepted (and capped), not an internal error
+      const pid = yield* c.fork(p, function* (ch) {
+        ch.store32(LIBC_SCRATCH.base + 4096, 0xffffffff);
+        ch.store32(LIBC_SCRATCH.base + 4100, 999_999_999);
+        return yield* c.syscall(ch, SYS.nanosleep, [LIBC_SCRATCH.base + 4096, 0]);
+      });
+      yield* c.yieldCpu(p);
+      r.push(yield* c.kill(p, pid, 9));
       return 0;
     });
     g.tvmm.run({ untilNs: 1e9 });
-    expect(r).toEqual([-22, -22, -22, -22, -3, 0]);
+    expect(r).toEqual([-22, -22, -22, -22, -3, 0, 0]);
+    expect(g.kernel.stats.kernelErrors).toBe(0);
   });
 });
