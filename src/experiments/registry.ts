@@ -3,10 +3,12 @@
  * spread line below (keep one line per module to avoid edit conflicts).
  */
 import type { Experiment } from './types.js';
+import { storageExperiments } from './storage.js';
 import { terraExperiments } from './terra.js';
 import { esxExperiments } from './esx.js';
 
 export const EXPERIMENTS: readonly Experiment[] = [
+  ...storageExperiments,
   // area modules add: ...esxExperiments, ...dedeExperiments, ...vicExperiments, ...terraExperiments
   ...terraExperiments,
   ...esxExperiments,
