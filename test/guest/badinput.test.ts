@@ -40,7 +40,7 @@ describe('bad input from programs never crashes the kernel or the TVMM', () => {
     );
   });
 
-  it('fork and signal syscalls with garbage arguments and no continuation are refused', () => {
+  it('garbage arguments to fork, signal and kill are refused; an absurd nanosleep is capped, not an internal error', () => {
     const r: number[] = [];
     const g = bootMain(function* (p) {
       r.push(yield* c.syscall(p, SYS.fork, [0xffffffff, 5]));
