@@ -758,6 +758,11 @@ export class CloakEngine {
     return dom;
   }
 
+  /** The anonymous-memory resource of domain `d` (0 when unknown). */
+  anonRidOf(d: number): number {
+    return this.#domains.get(checkInt('domain', d, 0))?.anonRid ?? 0;
+  }
+
   /** Shim state of the domain a thread runs in (TVMM memory), or undefined. */
   shimState<T>(vm: number, tid: number): T | undefined {
     const d = this.#threadDomain.get(tkey(vm, tid));

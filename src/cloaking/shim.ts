@@ -63,6 +63,8 @@ interface CFile {
   path: string;
   /** Written since the metadata was last persisted. */
   dirty: boolean;
+  /** Live mappings of the file (mmap of a cloaked file). */
+  maps: { addr: number; pages: number; shared: boolean }[];
 }
 
 interface ShimState {
@@ -243,7 +245,7 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     if (size < 0) throw new TerraError('INTEGRITY_VIOLATION', 'the TVMM rejected the cloaked file metadata');
     const win = yield* mmapAnon(1, 'window');
     if (win >= ERRNO_MIN) throw new TerraError('OUT_OF_MEMORY', 'no window for a cloaked file');
-    const f: CFile = { fd, mfd, rid, pos: 0, size: flags & O.TRUNC ? 0 : size, win, path, dirty: false };
+    const f: CFile = { fd, mfd, rid, pos: 0, size: flags & O.TRUNC ? 0 : size, win, path, dirty: false, maps: [] };
     st.files.set(fd, f);
     return fd;
   }
@@ -275,6 +277,7 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     return len;
   }
   function* fileClose(f: CFile): Generator<TrapRequest, number, number> {
+    for (const m of [...f.maps]) yield* fileUnmap(f, m);
     yield* persistMeta(f);
     ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.CLOSE, f.rid]);
     st.files.delete(f.fd);
@@ -282,6 +285,41 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     st.maps = st.maps.filter((m) => m.start !== f.win);
     yield* sys(SYS.close, [f.mfd]);
     return yield* sys(SYS.close, [f.fd]);
+  }
+
+  /**
+   * mmap of a cloaked file: anonymous memory from the kernel, mapped to the file's resource; the
+   * kernel fills it with the file's ciphertext, which the engine verifies on first access.
+   */
+  function* fileMmap(f: CFile, len: number, flags: number): Generator<TrapRequest, number, number> {
+    if (len === 0 || len > 256 * PAGE_SIZE) return (-22) >>> 0;
+    const pages = Math.ceil(len / PAGE_SIZE);
+    const a = yield* mmapAnon(pages, 'mmap');
+    if (a >= ERRNO_MIN) return a;
+    if (ch.hypercall(HC.CLOAK_MAP, [f.rid, a >>> 12, pages, 0]) !== 0) throw new TerraError('INVALID_STATE', 'the TVMM refused to map a cloaked file');
+    for (let i = 0; i < pages && i * PAGE_SIZE < f.size; i++) {
+      const s = yield* sys(SYS.lseek, [f.fd, i * PAGE_SIZE, SEEK.SET]);
+      if (s !== i * PAGE_SIZE) die('iago', `lseek on a cloaked file returned ${s}`);
+      count(yield* sys(SYS.read, [f.fd, a + i * PAGE_SIZE, PAGE_SIZE]), PAGE_SIZE, 'read (cloaked mmap)');
+    }
+    f.maps.push({ addr: a, pages, shared: (flags & MAP.SHARED) !== 0 });
+    return a;
+  }
+  /** Writes a shared mapping's pages (within the file size) back through the system view. */
+  function* writeBack(f: CFile, m: { addr: number; pages: number }): Generator<TrapRequest, void, number> {
+    for (let i = 0; i < m.pages && i * PAGE_SIZE < f.size; i++) {
+      const s = yield* sys(SYS.lseek, [f.fd, i * PAGE_SIZE, SEEK.SET]);
+      if (s !== i * PAGE_SIZE) die('iago', `lseek on a cloaked file returned ${s}`);
+      const w = count(yield* sys(SYS.write, [f.fd, m.addr + i * PAGE_SIZE, PAGE_SIZE]), PAGE_SIZE, 'write (cloaked mmap)');
+      if (w !== PAGE_SIZE) throw new TerraError('IO_ERROR', 'short write-back of a cloaked mapping');
+      f.dirty = true;
+    }
+  }
+  function* fileUnmap(f: CFile, m: { addr: number; pages: number; shared: boolean }): Generator<TrapRequest, void, number> {
+    if (m.shared) yield* writeBack(f, m);
+    // The range returns to the domain's anonymous memory (fresh pages if touched again).
+    ch.hypercall(HC.CLOAK_MAP, [engine.anonRidOf(domain), m.addr >>> 12, m.pages, m.addr >>> 12]);
+    f.maps = f.maps.filter((x) => x !== m);
   }
 
   // ------------------------------------------------------------ signals
@@ -303,7 +341,7 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     switch (nr) {
       case SYS.write: {
         const f = st.files.get(a0);
-        if (f) return yield* fileWrite(f, a1, a2);
+        if (f) return f.maps.length ? (-16) >>> 0 : yield* fileWrite(f, a1, a2);
         const n = Math.min(a2, BUF_BYTES);
         yield* ensureBuf();
         base.write(st.buf, base.read(a1, n));
@@ -311,7 +349,7 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
       }
       case SYS.read: {
         const f = st.files.get(a0);
-        if (f) return yield* fileRead(f, a1, a2);
+        if (f) return f.maps.length ? (-16) >>> 0 : yield* fileRead(f, a1, a2);
         const n = Math.min(a2, BUF_BYTES);
         yield* ensureBuf();
         const r = count(yield* sys(SYS.read, [a0, st.buf, n]), n, 'read');
@@ -339,7 +377,10 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
       }
       case SYS.fsync: {
         const f = st.files.get(a0);
-        if (f) yield* persistMeta(f);
+        if (f) {
+          for (const m of f.maps) if (m.shared) yield* writeBack(f, m);
+          yield* persistMeta(f);
+        }
         return yield* sys(nr, args);
       }
       case SYS.lseek: {
@@ -376,6 +417,8 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
         return r;
       }
       case SYS.mmap: {
+        const cf = st.files.get(args[4] ?? 0xffffffff);
+        if (cf) return yield* fileMmap(cf, a1, args[3] ?? 0);
         const len = a1;
         if (len === 0 || len > USER_LAYOUT.kernelBase) return (-22) >>> 0;
         const pages = Math.ceil(len / PAGE_SIZE);
@@ -386,6 +429,10 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
         return r;
       }
       case SYS.munmap: {
+        for (const f of st.files.values()) {
+          const m = f.maps.find((x) => x.addr === a0);
+          if (m) yield* fileUnmap(f, m);
+        }
         const r = yield* sys(nr, args);
         if (r === 0) st.maps = st.maps.filter((m) => !(m.kind === 'mmap' && m.start >= a0 && m.end <= a0 + a1));
         return r;
@@ -408,7 +455,10 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
         return yield* sys(SYS.signal, [signo, ...args.slice(1)], trampoline);
       }
       case SYS.exit: {
-        for (const f of [...st.files.values()]) yield* persistMeta(f);
+        for (const f of [...st.files.values()]) {
+          for (const m of f.maps) if (m.shared) yield* writeBack(f, m);
+          yield* persistMeta(f);
+        }
         return yield* sys(nr, args);
       }
       case SYS.fork: {
