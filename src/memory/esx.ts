@@ -199,7 +199,15 @@ export class EsxMemory {
   admit(pages: number, cfg?: { min: number; max?: number; shares?: number }): void {
     checkInt('pages', pages, 1);
     const c = cfg === undefined ? this.#defaultCfg(pages) : checkVmConfig({ max: pages, shares: pages * this.#sharesPerPage, ...checkObject('config', cfg) }, pages);
-    this.admission.reserve(c);
+    // An earlier admission not yet bound to a VM (its creation failed after admit) is released.
+    const prev = this.#pending;
+    if (prev) this.admission.release(prev);
+    try {
+      this.admission.reserve(c);
+    } catch (e) {
+      if (prev) this.admission.reserve(prev);
+      throw e;
+    }
     this.#pending = c;
   }
 

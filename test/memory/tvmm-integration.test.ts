@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Host, type GuestOs, type GuestPlatform } from '../../src/tvmm/index.js';
-import { attachEsx, PageState } from '../../src/memory/index.js';
+import { attachEsx, MemorySwapStore, PageState } from '../../src/memory/index.js';
 import { BalloonDriver } from '../../src/guest/balloon.js';
 import type { KernelServices } from '../../src/guest/driver.js';
 import { NS_PER_S, TerraError, type VmId } from '../../src/sim/index.js';
@@ -97,6 +97,24 @@ describe('the guest balloon driver against the TVMM (ESX §3.2)', () => {
     }
     expect((err as TerraError).code).toBe('ADMISSION_DENIED');
     expect(tvmm.vms().map((v) => v.name)).toEqual(['a']);
+  });
+
+  it('a corrupted swap slot halts the VM through the TVMM with SWAP_IO_ERROR (FLT-10c)', () => {
+    const host = new Host({ seed: 4, machineMiB: 16 });
+    const tvmm = host.boot();
+    const store = new MemorySwapStore(4096);
+    const esx = attachEsx(tvmm, { overheadPages: 0, sharingEnabled: false, swapStore: store });
+    const id = tvmm.createVm({ name: 'g', kind: 'open-box', memoryMiB: 4, guest: new TinyKernel(new BalloonDriver(), 100) });
+    tvmm.power(id, 'on');
+    tvmm.run({ untilNs: NS_PER_S / 2 });
+    expect(esx.swap.pageOut(id, 64)).toBeGreaterThan(0);
+    const p = host.memory.pmap(id);
+    let g = 1;
+    while (!(p.state[g] & PageState.SWAPPED)) g++;
+    store.flipBit(esx.swap.slotOf(id, g as never), 3);
+    expect(() => tvmm.management.readMemory(id, g * 4096, 4)).toThrow(TerraError);
+    expect(tvmm.vm(id)).toMatchObject({ state: 'halted', haltReason: 'SWAP_IO_ERROR' });
+    expect(host.sim.trace.securityEvents().map((e) => e.kind)).toContain('swap.integrity');
   });
 
   it('registers the balloon hypercalls (kernel only) and drives the daemon from the event queue', () => {
