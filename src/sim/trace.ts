@@ -38,6 +38,14 @@ export class Trace {
   #hashState = sha256.create();
   #listeners: Listener[] = [];
   #counts = new Map<string, number>();
+  /** Canonical lines not yet hashed (hashed in batches: one update per 512 events). */
+  #pending: string[] = [];
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#hashState.update(enc.encode(this.#pending.join('\n') + '\n'));
+    this.#pending = [];
+  }
   /** Whether ordinary (non-security) events are recorded at all; security events always are. */
   enabled = true;
 
@@ -47,7 +55,8 @@ export class Trace {
   emit(cat: TraceCategory, kind: string, vm?: number, data?: Record<string, string | number | boolean | null>): void {
     if (!this.enabled && cat !== 'security') return;
     const e: TraceEvent = { seq: this.#seq++, t: this.clock.now, cat, kind, ...(vm === undefined ? {} : { vm }), ...(data ? { data } : {}) };
-    this.#hashState.update(enc.encode(JSON.stringify(e) + '\n'));
+    this.#pending.push(JSON.stringify(e));
+    if (this.#pending.length >= 512) this.#flush();
     const key = `${cat}.${kind}`;
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
     if (this.#events.length >= this.keep) this.#events.splice(0, this.#events.length - this.keep + 1);
@@ -89,6 +98,7 @@ export class Trace {
 
   /** Hex SHA-256 over every event so far (canonical JSON lines). */
   digest(): string {
+    this.#flush();
     return bytesToHex(this.#hashState.clone().digest());
   }
 }

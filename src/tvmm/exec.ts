@@ -5,7 +5,7 @@
  * in user mode, only through the kernel view. Cloaking hooks in here (Overshadow's secure control
  * transfer: save the thread context, scrub what the kernel sees, restore on resume).
  */
-import { checkBytes, checkInt, TerraError, type SimContext, type VmId } from '../sim/index.js';
+import { checkBytes, checkInt, InvariantError, TerraError, type SimContext, type VmId } from '../sim/index.js';
 import { GuestFault, KERNEL_DOMAIN, type DomainId, type MmuContext, type ShadowMmu } from './mmu.js';
 import { NREGS, REG, REGISTERS, type RegisterName, type Vcpu } from './vcpu.js';
 import type { Proc, ProgramFn, ThreadId, TrapInfo, TrapRequest } from './guest-interface.js';
@@ -326,7 +326,9 @@ export class Executor {
       this.vcpu.mode = 'kernel';
       this.vcpu.traps++;
     }
-    const regs = Object.freeze(Object.fromEntries(REGISTERS.map((r, i) => [r, t.regs[i]])) as Record<RegisterName, number>);
+    const regs = {} as Record<RegisterName, number>;
+    for (let i = 0; i < NREGS; i++) regs[REGISTERS[i]] = t.regs[i];
+    Object.freeze(regs);
     return Object.freeze({ kind, tid: t.tid, regs, ...extra });
   }
 
@@ -373,7 +375,13 @@ export class Executor {
           this.sim.trace.emit('guest', 'thread.killed', this.vm, { tid: t.tid, reason: e instanceof TerraError ? e.code : 'killed' });
           return this.#trap(t, 'killed', { reason: e instanceof TerraError ? e.code : e.message });
         }
-        throw e;
+        if (e instanceof InvariantError) throw e;
+        // Any other exception out of program code is the program's own fault (an "illegal
+        // instruction"): the thread dies, the VM and the kernel go on.
+        this.#kill(t);
+        const reason = `exception: ${e instanceof Error ? `${e.name}: ${e.message}` : 'non-error thrown'}`.slice(0, 200);
+        this.sim.trace.emit('guest', 'thread.exception', this.vm, { tid: t.tid, reason });
+        return this.#trap(t, 'killed', { reason });
       }
       if (r.done) {
         t.frames.pop();

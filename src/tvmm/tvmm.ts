@@ -153,6 +153,8 @@ export class Tvmm {
       this.mmu.addVm(id);
       vm.executor.threads.clear();
       vm.booted = false;
+      vm.idle = false;
+      vm.pendingIrqs.length = 0;
       vm.haltReason = undefined;
     }
     vm.state = next;
