@@ -11,7 +11,7 @@
  * older copy (with or without its old metadata) is detected. Writes are write-through.
  * Not crash-atomic across block + metadata (documented limitation).
  */
-import { TerraError, checkBool, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
+import { ValidationRangeError, TerraError, checkBool, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u64be, type CryptoProvider } from '../crypto/index.js';
 import type { RootOfTrust } from './root.js';
 import { fail, te } from './util.js';
@@ -53,7 +53,7 @@ export class MemoryBlockDevice implements BlockDevice {
   /** Writes blocks (one IO request). */
   write(lba: number, data: Uint8Array): void {
     checkBytes('data', data, { min: this.blockSize });
-    if (data.length % this.blockSize !== 0) throw new RangeError('data length must be a multiple of blockSize');
+    if (data.length % this.blockSize !== 0) throw new ValidationRangeError('data length must be a multiple of blockSize');
     this.#range(lba, data.length / this.blockSize);
     this.#writes++;
     if (this.ctx) this.ctx.clock.advance(this.ctx.costs.diskIo + data.length * this.ctx.costs.diskPerByte);
@@ -143,7 +143,7 @@ export class ProtectedDisk implements BlockDevice {
   /** Formats `dev` as a new protected disk (all blocks zero). */
   static format(ctx: SimContext, provider: CryptoProvider, dev: BlockDevice, o: ProtectedDiskOptions): ProtectedDisk {
     ProtectedDisk.#check(o);
-    if (dev.blockSize < ENTRY * 2 || dev.blocks < 2) throw new RangeError('device too small for a protected disk');
+    if (dev.blockSize < ENTRY * 2 || dev.blocks < 2) throw new ValidationRangeError('device too small for a protected disk');
     const meta = ProtectedDisk.metaBlocks(dev);
     const table = new Uint8Array((meta - 1) * dev.blockSize);
     const gen = o.counter ? o.counter.rot.nv.read(o.counter.name) : 0;
@@ -250,7 +250,7 @@ export class ProtectedDisk implements BlockDevice {
   /** Writes whole logical blocks; INVALID_STATE on an attested disk. */
   write(lba: number, data: Uint8Array): void {
     const d = checkBytes('data', data, { min: this.blockSize }).slice();
-    if (d.length % this.blockSize !== 0) throw new RangeError('data length must be a multiple of blockSize');
+    if (d.length % this.blockSize !== 0) throw new ValidationRangeError('data length must be a multiple of blockSize');
     const n = d.length / this.blockSize;
     checkInt('lba', lba, 0, this.blocks - 1);
     checkInt('count', n, 1, this.blocks - lba);

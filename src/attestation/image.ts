@@ -9,7 +9,7 @@
  * ATT-08: {@link parseImage} copies the caller's bytes before measuring them, so a caller holding
  * the buffer cannot change what was measured.
  */
-import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SimContext } from '../sim/index.js';
+import { ValidationRangeError, TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SimContext } from '../sim/index.js';
 import { concatBytes, u32be, u64be, type CryptoProvider } from '../crypto/index.js';
 import { MemoryBlockDevice, type BlockDevice } from './disk.js';
 import { cborDecode, cborEncode, checkInput, fail, mapGet, onlyKeys, te } from './util.js';
@@ -51,7 +51,7 @@ export function buildImage(provider: CryptoProvider, content: Uint8Array, opts: 
   checkObject('opts', opts);
   const name = checkString('name', opts.name, { nonEmpty: true, max: 128 });
   const bs = opts.blockSize === undefined ? 4096 : checkInt('blockSize', opts.blockSize, 512, 65536);
-  if ((bs & (bs - 1)) !== 0) throw new RangeError('blockSize must be a power of two');
+  if ((bs & (bs - 1)) !== 0) throw new ValidationRangeError('blockSize must be a power of two');
   const blocks = Math.ceil(data.length / bs);
   const body = new Uint8Array(blocks * bs);
   body.set(data);
@@ -153,7 +153,7 @@ export class ImageLoader {
     checkObject('image', image);
     this.#hashes = image.blockHashes.map((h) => h.slice());
     this.#bs = image.descriptor.blockSize;
-    if (disk.blockSize !== this.#bs || disk.blocks < this.#hashes.length) throw new RangeError('disk geometry does not match the image');
+    if (disk.blockSize !== this.#bs || disk.blocks < this.#hashes.length) throw new ValidationRangeError('disk geometry does not match the image');
   }
 
   /** Number of image blocks. */

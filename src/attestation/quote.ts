@@ -3,7 +3,7 @@
  * certificate chain (leaf first) in the x5chain header (label 33, RFC 9360). The quote is Terra's
  * attestation (Garfinkel et al., SOSP'03 §4.1) in a standard envelope. Claim mapping: docs/attestation.md.
  */
-import { TerraError, checkBytes, checkInt, checkObject, checkOneOf } from '../sim/index.js';
+import { ValidationRangeError, TerraError, checkBytes, checkInt, checkObject, checkOneOf } from '../sim/index.js';
 import type { CryptoProvider, KeyPair, SigAlg } from '../crypto/index.js';
 import { cborDecode, cborEncode, checkInput, mapGet, onlyKeys } from './util.js';
 
@@ -90,7 +90,7 @@ export function encodeQuote(provider: CryptoProvider, signer: KeyPair, chain: re
   checkInt('tvmmSvn', claims.tvmmSvn, 0, 0x7fffffff);
   checkOneOf('mode', claims.mode, ['closed', 'open']);
   if (claims.boundKey !== null) checkBytes('boundKey', claims.boundKey, 32);
-  if (!Array.isArray(chain) || chain.length < 1) throw new RangeError('chain must hold at least one certificate');
+  if (!Array.isArray(chain) || chain.length < 1) throw new ValidationRangeError('chain must hold at least one certificate');
   const prot = cborEncode(new Map<number, unknown>([
     [1, COSE_ALG[signer.alg]],
     [4, provider.sha256(signer.publicKey)],

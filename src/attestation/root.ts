@@ -12,7 +12,7 @@
  *   derived DICE-style from a unique device secret and the measurements, so a different (or older)
  *   TVMM can never derive another TVMM's keys.
  */
-import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
+import { ValidationRangeError, TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u32be, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { issueCert, type CertRole } from './x509.js';
 import { FaultInjector, cborDecode, cborEncode, checkInput, fail, hex, te } from './util.js';
@@ -265,9 +265,9 @@ export class RootOfTrust {
   }
 
   #checkSelection(pcrs: unknown): number[] {
-    if (!Array.isArray(pcrs) || pcrs.length === 0 || pcrs.length > PCR_COUNT) throw new RangeError('pcrs must be a non-empty array of register indices');
+    if (!Array.isArray(pcrs) || pcrs.length === 0 || pcrs.length > PCR_COUNT) throw new ValidationRangeError('pcrs must be a non-empty array of register indices');
     const sel = pcrs.map((p, i) => checkInt(`pcrs[${i}]`, p, 0, PCR_COUNT - 1));
-    for (let i = 1; i < sel.length; i++) if (sel[i] <= sel[i - 1]) throw new RangeError('pcrs must be strictly increasing');
+    for (let i = 1; i < sel.length; i++) if (sel[i] <= sel[i - 1]) throw new ValidationRangeError('pcrs must be strictly increasing');
     return sel;
   }
 

@@ -20,7 +20,7 @@
  * ROLLBACK_DETECTED; never committed (including a blob orphaned by a crash that reuses a later
  * sequence number) → UNSEAL_ERROR. After a crash at any point exactly one of old/new unseals.
  */
-import { TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
+import { ValidationRangeError, TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u64be, type CryptoProvider } from '../crypto/index.js';
 import type { RootOfTrust } from './root.js';
 import { cborDecode, cborEncode, checkInput, fail, hex, te } from './util.js';
@@ -166,7 +166,7 @@ export class SealedStorage {
     checkInt('sequence', sequence, 1);
     const binding = this.#binding(id, policy);
     const lb = te(label);
-    if (lb.length > 128) throw new RangeError('label too long');
+    if (lb.length > 128) throw new ValidationRangeError('label too long');
     const { id: cid } = this.#counterName(binding, label);
     // Synthetic nonce (SIV-style): unique for distinct (binding, label, sequence, data) even if the
     // seeded stream repeats after a reboot; equal only when the whole sealed content is equal.

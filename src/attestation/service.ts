@@ -5,7 +5,7 @@
  * opaque vm id it passes in, never from arguments a guest controls (ATT-11). This module does not
  * import src/tvmm (layering: tvmm imports attestation).
  */
-import { TerraError, checkBool, checkBytes, checkInt, checkObject, checkOneOf, type SimContext } from '../sim/index.js';
+import { ValidationRangeError, TerraError, ValidationTypeError, checkBool, checkBytes, checkInt, checkObject, checkOneOf, type SimContext } from '../sim/index.js';
 import { concatBytes, u32be, u64be, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
@@ -126,10 +126,17 @@ export class AttestationService {
     const instance = reg.instance === undefined ? 0 : checkInt('instance', reg.instance, 0, 2 ** 31);
     const signer = reg.signer === undefined ? undefined : checkBytes('signer', reg.signer, 32).slice();
     if (this.#vms.has(vmId)) throw new TerraError('INVALID_STATE', `vm ${vmId} is already registered`, { vm: vmId });
-    const load = (x: VmImage | Uint8Array): VmImage => (x instanceof Uint8Array ? parseImage(this.provider, x) : parseImage(this.provider, rebuild(x)));
+    const load = (x: VmImage | Uint8Array): VmImage => {
+      if (x instanceof Uint8Array) return parseImage(this.provider, x);
+      const o = checkObject('image', x);
+      checkBytes('image.blockData', o.blockData);
+      checkBytes('image.descriptorBytes', o.descriptorBytes);
+      if (!Array.isArray(o.blockHashes)) throw new ValidationTypeError('image.blockHashes must be an array');
+      return parseImage(this.provider, rebuild(x));
+    };
     const image = load(reg.image);
     const secondary = (reg.secondary ?? []).map((s) => load(s).identity);
-    if (secondary.length > 16) throw new RangeError('at most 16 secondary identities');
+    if (secondary.length > 16) throw new ValidationRangeError('at most 16 secondary identities');
     // Open-box VMs are inspectable, so they are recorded as debug.
     const identity: VmIdentity = { primary: image.identity, secondary, mode: reg.mode, debug: debug || reg.mode === 'open', instance };
     const key = this.provider.keyPairFromSeed(this.rot.alg, this.ctx.rng.fork(`attest/vm-key/${vmId}/${hex(image.identity)}/${instance}`).bytes(32));

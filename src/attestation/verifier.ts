@@ -5,7 +5,7 @@
  * nonce freshness with expiry on the verifier's virtual clock; revocation of keys; strict Ed25519;
  * fail-closed. Every verification returns a report of each check and its result.
  */
-import { TerraError, checkBytes, checkObject, type SimContext } from '../sim/index.js';
+import { ValidationRangeError, TerraError, checkBytes, checkObject, type SimContext } from '../sim/index.js';
 import { concatBytes, toHex, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { certSignedBy, parseCert, type CertRole, type ParsedCert } from './x509.js';
 import { COSE_ALG, DBGSTAT, decodeQuote, sigStructure, ueidFor, type DecodedQuote, type QuoteClaims } from './quote.js';
@@ -67,7 +67,7 @@ export class Verifier {
 
   /** `anchors`: pinned trust-anchor certificates (DER); `policy`: a validated policy or its JSON. */
   constructor(readonly ctx: SimContext, readonly provider: CryptoProvider, anchors: readonly Uint8Array[], policy: Policy | string | object) {
-    if (!Array.isArray(anchors) || anchors.length === 0) throw new RangeError('at least one pinned trust anchor is required');
+    if (!Array.isArray(anchors) || anchors.length === 0) throw new ValidationRangeError('at least one pinned trust anchor is required');
     this.#anchors = anchors.map((a) => parseCert(a));
     this.#policy = parsePolicy(policy);
     this.#revoked = new Set(this.#policy.revokedKeys);

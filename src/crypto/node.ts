@@ -18,7 +18,7 @@ import * as nc from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
-import { checkBytes, checkInt, checkOneOf } from '../sim/index.js';
+import { ValidationRangeError, checkBytes, checkInt, checkOneOf } from '../sim/index.js';
 import { nobleProvider, checkAead, equalBytes, SIG_ALGS } from './noble.js';
 import type { AeadSuite, CryptoProvider, KeyPair, SigAlg } from './provider.js';
 
@@ -205,8 +205,8 @@ export const nodeProvider: CryptoProvider = Object.freeze({
 
 function checkCbc(key: unknown, iv: unknown, data: unknown): void {
   const k = checkBytes('key', key);
-  if (k.length !== 16 && k.length !== 32) throw new RangeError(`key must be 16 or 32 bytes, got ${k.length}`);
+  if (k.length !== 16 && k.length !== 32) throw new ValidationRangeError(`key must be 16 or 32 bytes, got ${k.length}`);
   checkBytes('iv', iv, 16);
   const d = checkBytes('data', data);
-  if (d.length % 16 !== 0) throw new RangeError(`data length must be a multiple of 16, got ${d.length}`);
+  if (d.length % 16 !== 0) throw new ValidationRangeError(`data length must be a multiple of 16, got ${d.length}`);
 }
