@@ -1552,7 +1552,11 @@ export class GuestKernel implements GuestOs {
         this.#exit(p, SIG.SIGSEGV);
         break;
       case 'killed':
-        this.#exit(p, SIG.SIGKILL);
+        if (trap.reason?.startsWith('exception:')) {
+          // The program itself threw (the model's illegal instruction): SIGILL.
+          this.#p.console(`kernel: pid ${p.pid} (${p.name}): illegal instruction`);
+          this.#exit(p, SIG.SIGILL);
+        } else this.#exit(p, SIG.SIGKILL);
         break;
     }
   }
