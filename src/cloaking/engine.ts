@@ -413,6 +413,17 @@ export class CloakEngine {
   }
 
   #keyFor(vm: number, bindDomain: number, bindRid: number): Uint8Array {
+    // Fast path: domains and runtime resource ids are engine-unique; file ids are per VM.
+    const fast = bindDomain === 0 ? -(vm * 2 ** 32 + bindRid) - 1 : bindDomain * 2 ** 32 + bindRid;
+    const hit = this.#keyCache.get(fast);
+    if (hit) return hit;
+    const k = this.#deriveKey(vm, bindDomain, bindRid);
+    this.#keyCache.set(fast, k);
+    return k;
+  }
+  readonly #keyCache = new Map<number, Uint8Array>();
+
+  #deriveKey(vm: number, bindDomain: number, bindRid: number): Uint8Array {
     const name = bindDomain === 0 ? `file/${vm}/${bindRid}` : `anon/${vm}/${bindDomain}/${bindRid}/${this.epoch}`;
     let k = this.#keys.get(name);
     if (!k) {
@@ -690,6 +701,7 @@ export class CloakEngine {
         const k = this.#keys.get(`anon/${res.vm}/${res.bindDomain}/${res.bindRid}/${this.epoch}`);
         k?.fill(0);
         this.#keys.delete(`anon/${res.vm}/${res.bindDomain}/${res.bindRid}/${this.epoch}`);
+        this.#keyCache.delete(res.bindDomain * 2 ** 32 + res.bindRid);
       }
     }
     dom.rids.clear();
