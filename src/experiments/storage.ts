@@ -48,7 +48,7 @@ export interface CorpusParams {
 
 /** Default corpus (quick mode scales `vms` and `blocks` down). */
 export const DEFAULT_CORPUS: Readonly<CorpusParams> = Object.freeze({
-  images: 3, vms: 48, blocks: 8192, hot: 0.62, unique: 0.17, moved: 0.2, apps: 0.16, zero: 0.1, commonOs: 0.5,
+  images: 8, vms: 48, blocks: 8192, hot: 0.62, unique: 0.14, moved: 0.28, apps: 0.14, zero: 0.1, commonOs: 0.1,
 });
 
 /** A VM disk as content ids per 4 KiB block (0 = zero block). */
@@ -201,7 +201,7 @@ const dedeSavings: Experiment = {
   title: 'DeDe space savings vs block size, linked clones, partition realignment (E11)',
   paper: 'Clements et al., ATC\'09 §4.1 Fig. 5',
   run({ seed, quick }): ExperimentResult {
-    const p = { ...DEFAULT_CORPUS, ...(quick ? { vms: 16, blocks: 4096 } : {}) };
+    const p = { ...DEFAULT_CORPUS, ...(quick ? { vms: 24, images: 4, blocks: 4096 } : {}) };
     const { disks, imageOf, images } = generateCorpus(createSimContext({ seed }).rng.fork('corpus'), p);
     const sizes = [1, 4, 16, 64, 256];
     const bySize = Object.fromEntries(sizes.map((s) => [`${s * 4}KiB`, round(dedupSavings(disks, s).savings)]));
@@ -226,7 +226,7 @@ const dedeRefcounts: Experiment = {
   title: 'Reference-count distribution of deduplicated 4 KiB blocks (E12)',
   paper: 'Clements et al., ATC\'09 §4.1 Fig. 6',
   run({ seed, quick }): ExperimentResult {
-    const p = { ...DEFAULT_CORPUS, ...(quick ? { vms: 16, blocks: 4096 } : {}) };
+    const p = { ...DEFAULT_CORPUS, ...(quick ? { vms: 24, images: 4, blocks: 4096 } : {}) };
     const { disks } = generateCorpus(createSimContext({ seed }).rng.fork('corpus'), p);
     const counts = new Map<number, number>();
     for (const d of disks) for (const id of d) if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
