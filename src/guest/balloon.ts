@@ -33,7 +33,7 @@ export class BalloonDriver implements KernelDriver {
   readonly #max: number;
   readonly #lowFree: number;
   readonly #pages: number[] = [];
-  #s = { target: 0, inflations: 0, deflations: 0, pops: 0, allocFailures: 0, hypercallErrors: 0, polls: 0 };
+  #s = { target: 0, inflations: 0, deflations: 0, pops: 0, allocFailures: 0, hypercallErrors: 0, refused: 0, polls: 0 };
 
   /** RangeError/TypeError on bad options. */
   constructor(opts: BalloonDriverOptions = {}) {
@@ -89,14 +89,17 @@ export class BalloonDriver implements KernelDriver {
         for (const g of batch.slice(i)) k.freePage(g);
         return this.#reset(k);
       }
-      const ok = r < 0 ? 0 : Math.min(r, chunk.length);
       if (r < 0) this.#s.hypercallErrors++;
-      // The VMM accepts a prefix (it skips only past the target for honest reports): keep those.
+      // The VMM answers with the bit mask of the pages it took: keep those, give the rest back.
       for (let j = 0; j < chunk.length; j++) {
-        if (j < ok) this.#pages.push(chunk[j]);
-        else k.freePage(chunk[j]);
+        if (r > 0 && r & (1 << j)) {
+          this.#pages.push(chunk[j]);
+          this.#s.inflations++;
+        } else {
+          k.freePage(chunk[j]);
+          if (r >= 0) this.#s.refused++;
+        }
       }
-      this.#s.inflations += ok;
     }
     const lowFree = k.freePages() < this.#lowFree * k.totalPages();
     this.#rate = failed || lowFree ? Math.max(this.#min, this.#rate >>> 1) : Math.min(this.#max, this.#rate * 2);

@@ -13,8 +13,9 @@
  *
  * Hypercall ABI (all integers; returns ≥ 0 or a negative HCERR):
  * - TARGET([claimedActual]): the target balloon size in pages (−EBUSY once after a pop: the driver must reset);
- * - INFLATE(g0 … g7): up to 8 GPPNs; returns how many were accepted;
- * - DEFLATE(g0 … g7): up to 8 GPPNs; returns how many were released.
+ * - INFLATE(g0 … g7): up to 8 GPPNs; returns the bit mask of accepted positions (bit i = gi);
+ * - DEFLATE(g0 … g7): up to 8 GPPNs; returns the bit mask of released positions.
+ * The masks let an honest driver keep exactly the pages the TVMM took, whatever was skipped.
  */
 import { checkInt, type Gppn, type VmId } from '../sim/index.js';
 import type { MemoryManager } from './manager.js';
@@ -45,6 +46,13 @@ export interface BalloonStats {
 
 function fresh(): BalloonStats {
   return { target: 0, actual: 0, inflations: 0, deflations: 0, pops: 0, rejectedInvalid: 0, rejectedDuplicate: 0, rejectedIneligible: 0, rejectedPastTarget: 0, rejectedNotInflated: 0, malformedCalls: 0 };
+}
+
+/** Number of set bits of a balloon hypercall result mask (how many pages were taken). */
+export function balloonMaskCount(mask: number): number {
+  let n = 0;
+  for (let m = mask; m > 0; m >>>= 1) n += m & 1;
+  return n;
 }
 
 /** The TVMM side of ballooning for every VM. */
@@ -134,7 +142,9 @@ export class BalloonService {
     }
     const p = this.#mm.pmap(vm);
     let ok = 0;
-    for (const g of args) {
+    let mask = 0;
+    for (let i = 0; i < args.length; i++) {
+      const g = args[i];
       if (!Number.isInteger(g) || g < 0 || g >= p.pages) {
         s.rejectedInvalid++;
         continue;
@@ -145,7 +155,9 @@ export class BalloonService {
         continue;
       }
       const f = p.mpn[g];
-      if (st & (PageState.CLOAKED | PageState.PINNED | PageState.TRACED) || (st & PageState.PRESENT && this.#mm.machine.flags[f] & (FrameFlag.CLOAKED | FrameFlag.PINNED))) {
+      // A page-table page may be ballooned (unmap invalidates every translation through it);
+      // cloaked and pinned pages may not.
+      if (st & (PageState.CLOAKED | PageState.PINNED) || (st & PageState.PRESENT && this.#mm.machine.flags[f] & (FrameFlag.CLOAKED | FrameFlag.PINNED))) {
         s.rejectedIneligible++;
         continue;
       }
@@ -159,10 +171,11 @@ export class BalloonService {
       s.actual++;
       s.inflations++;
       ok++;
+      mask |= 1 << i;
       this.#mm.faultInjector?.('balloon.afterPage');
     }
     if (ok) this.#mm.ctx.trace.emit('memory', 'balloon.inflate', vm, { pages: ok });
-    return ok;
+    return mask;
   }
 
   #balloon(vm: VmId, g: Gppn): void {
@@ -185,7 +198,9 @@ export class BalloonService {
     }
     const p = this.#mm.pmap(vm);
     let ok = 0;
-    for (const g of args) {
+    let mask = 0;
+    for (let i = 0; i < args.length; i++) {
+      const g = args[i];
       if (!Number.isInteger(g) || g < 0 || g >= p.pages) {
         s.rejectedInvalid++;
         continue;
@@ -199,9 +214,10 @@ export class BalloonService {
       s.actual--;
       s.deflations++;
       ok++;
+      mask |= 1 << i;
     }
     if (ok) this.#mm.ctx.trace.emit('memory', 'balloon.deflate', vm, { pages: ok });
-    return ok;
+    return mask;
   }
 
   /** Forgets a VM. */
