@@ -8,7 +8,7 @@
 import { MAP, PROT, SEEK, SIG, SYS, O, USER_LAYOUT } from '../guest/abi.js';
 import { MemoryNvStore, type CloakedProc, type CloakSuiteName } from '../cloaking/index.js';
 import { nobleProvider, type CryptoProvider } from '../crypto/index.js';
-import { PAGE_SIZE, TerraError, type VmId } from '../sim/index.js';
+import { PAGE_SIZE, TerraError } from '../sim/index.js';
 import { Host, MemoryDisk, type ProgramFn, type Proc, type TrapRequest } from '../tvmm/index.js';
 import { attachCloaking } from '../cloaking/index.js';
 import { HostSwap, MemorySwapStore } from '../memory/index.js';
@@ -939,4 +939,3 @@ export const cloakAttacks: readonly AttackScenario[] = [
 
 /** Internal helpers re-exported for the tests. */
 export const cloakScenarioParts = { clk04, clk13 } as const;
-export type { VmId };

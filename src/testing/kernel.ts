@@ -10,6 +10,7 @@ import { ERRNO, MAP, O, SEEK, SYS, USER_LAYOUT, decodeResult, errnoResult } from
 import { PAGE_SIZE } from '../sim/index.js';
 import type { GuestOs, GuestPlatform, TrapInfo } from '../tvmm/index.js';
 
+/** Page-table entry bits of the guest page tables (present, writable, user). */
 export const PTE_P = 1, PTE_W = 2, PTE_U = 4;
 
 /** Context handed to the syscall hook. */

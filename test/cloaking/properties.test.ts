@@ -187,3 +187,43 @@ describe('virtual DMA (Overshadow §3.2)', () => {
     expect(leakScan(w, secret)).toEqual([]);
   });
 });
+
+describe('P18 context integrity', () => {
+  it('after any kernel register edits at any trap, a resumed cloaked thread has exactly its CTC registers (plus the validated r0)', () => {
+    const REGS = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11', 'r12', 'sp', 'pc', 'flags'] as const;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 5 }), reg: fc.constantFrom(...REGS, 'r0' as const), v: fc.integer({ min: 0, max: 0xffffffff }) }), { maxLength: 10 }),
+        fc.array(fc.integer({ min: 1, max: 0xffffffff }), { minLength: REGS.length, maxLength: REGS.length }),
+        (edits, vals) => {
+          const bad: string[] = [];
+          const prog: ProgramFn = function* (p) {
+            const c = p as import('../../src/cloaking/index.js').CloakedProc;
+            REGS.forEach((r, i) => c.setReg(r, vals[i]));
+            for (let step = 0; step < 6; step++) {
+              if (step % 2) yield* p.compute(10);
+              else {
+                const r = yield* p.syscall(SYS.getpid);
+                if (r >= 0xfffff001 || r === 0) bad.push(`r0 ${r}`);
+              }
+              REGS.forEach((r, i) => { if (c.getReg(r) !== vals[i]) bad.push(`${r} at ${step}`); });
+            }
+            return 0;
+          };
+          const w = bootCloaked({ programs: { prog } });
+          let trap = 0;
+          w.kernel.adversary = {
+            afterTrap(t, k) {
+              for (const e of edits) if (e.at === trap && t.kind !== 'exit') k.p.setRegister(t.tid, e.reg, e.reg === 'r0' && t.kind === 'syscall' ? 100 : e.v);
+              trap++;
+            },
+          };
+          w.run();
+          expect(bad).toEqual([]);
+          expect(w.kernel.exited.get(1)).toBe(0);
+        },
+      ),
+      { numRuns: 40, seed: 18 },
+    );
+  }, 60_000);
+});
