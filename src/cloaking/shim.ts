@@ -101,8 +101,9 @@ const dec = new TextDecoder();
 
 /** The shim's wrapProc: returns `base` untouched for programs the loader does not cloak. */
 export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: Proc, ch: UserChannel): Proc {
-  if (!engine.isCloakedProgram(ch.program)) return base;
+  // exec of any program ends the old image's cloaking domain (its plaintext is scrubbed first).
   const claim = engine.claimThread(vm, tid);
+  if (!engine.isCloakedProgram(ch.program)) return base;
   let st: ShimState;
   if (claim === 'fork-child') {
     st = cloneState(engine.shimState<ShimState>(vm, tid) ?? freshState());

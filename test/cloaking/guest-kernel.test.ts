@@ -72,3 +72,55 @@ describe('cloaking under the guest OS', () => {
     expect(g.engine.stats().violations).toBe(0);
   });
 });
+
+describe('fork and exec under the guest OS (copy-on-write)', () => {
+  it('parent and child each keep their own view of a cloaked page after fork', () => {
+    const out: string[] = [];
+    const main: ProgramFn = function* (p) {
+      const a = yield* p.syscall(SYS.mmap, [0, 4096, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, 0xffffffff]);
+      p.write(a, new TextEncoder().encode('parent data'));
+      const pid = yield* p.syscall(SYS.fork, [], function* (c) {
+        out.push('child sees ' + new TextDecoder().decode(c.read(a, 11)));
+        c.write(a, new TextEncoder().encode('child  data'));
+        out.push('child has ' + new TextDecoder().decode(c.read(a, 11)));
+        yield* c.syscall(SYS.exit, [0]);
+        return 0;
+      });
+      yield* p.syscall(SYS.waitpid, [pid, 0, 0]);
+      out.push('parent has ' + new TextDecoder().decode(p.read(a, 11)));
+      yield* p.syscall(SYS.exit, [0]);
+      return 0;
+    };
+    const g = boot(main, undefined);
+    g.tvmm.run({ untilNs: 10e9 });
+    expect(out).toEqual(['child sees parent data', 'child has child  data', 'parent has parent data']);
+    expect(g.engine.stats().violations).toBe(0);
+  });
+
+  it('exec of an uncloaked program ends the cloaking domain and scrubs its plaintext', () => {
+    const secret = new Uint8Array(4096).map((_, i) => (i * 29 + 1) & 255);
+    const main: ProgramFn = function* (p) {
+      const a = yield* p.syscall(SYS.mmap, [0, 8192, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, 0xffffffff]);
+      p.write(a, secret);
+      p.write(a + 4096, new TextEncoder().encode('plain\0'));
+      yield* p.syscall(SYS.execve, [a + 4096, 0, 0]);
+      return 1;
+    };
+    const plain: ProgramFn = function* (p) {
+      yield* p.syscall(SYS.exit, [0]);
+      return 0;
+    };
+    const g = boot(main, undefined, { plain });
+    g.tvmm.run({ untilNs: 10e9 });
+    expect(g.engine.domainStatus(1).terminated).toBe(true);
+    expect(g.engine.stats().liveDomains).toBe(0);
+    let found = false;
+    const m = g.host.machine;
+    for (let f = 0; f < m.frames && !found; f++) {
+      if (!(m.flags[f] & 1)) continue;
+      const b = m.bytes(f as never);
+      for (let o = 0; o + 32 <= 4096; o += 4096) if (b.subarray(o, o + 32).every((x, i) => x === secret[i])) found = true;
+    }
+    expect(found).toBe(false);
+  });
+});
