@@ -53,6 +53,7 @@ export function buildImage(provider: CryptoProvider, content: Uint8Array, opts: 
   const bs = opts.blockSize === undefined ? 4096 : checkInt('blockSize', opts.blockSize, 512, 65536);
   if ((bs & (bs - 1)) !== 0) throw new ValidationRangeError('blockSize must be a power of two');
   const blocks = Math.ceil(data.length / bs);
+  if (blocks > 1 << 20) throw new ValidationRangeError(`content needs ${blocks} blocks; at most ${1 << 20} (use a larger blockSize)`);
   const body = new Uint8Array(blocks * bs);
   body.set(data);
   const hashes: Uint8Array[] = [];
