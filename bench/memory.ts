@@ -40,20 +40,28 @@ function scanRate(pages: number, passes: number) {
   const { mm, ctx } = buildMix(pages, 7);
   const s = new PageSharing(mm, ctx.rng.fork('scan'), { perVmPagesPerScan: pages, systemPagesPerScan: pages });
   const perPass: number[] = [];
-  let total = 0, time = 0;
+  let total = 0, time = 0, cpu = 0;
   for (let k = 0; k < passes; k++) {
     const t0 = performance.now();
+    const c0 = cpuSeconds();
     const n = s.scan(pages);
     const dt = (performance.now() - t0) / 1000;
+    cpu += cpuSeconds() - c0;
     perPass.push(Math.round(n / dt));
     total += n;
     time += dt;
   }
   const st = s.stats();
-  return { pagesPerSec: total / time, perPass, merges: st.merges, compares: st.byteCompares, zeroPpns: st.zeroPpns, sharedPpns: st.sharedPpns, falseMatches: st.false_matches };
+  return { pagesPerSec: total / time, pagesPerCpuSec: total / cpu, perPass, merges: st.merges, compares: st.byteCompares, zeroPpns: st.zeroPpns, sharedPpns: st.sharedPpns, falseMatches: st.false_matches };
 }
 
-function memcmpRate(bufPages: number): { js: number; native: number } {
+/** User + system CPU seconds of this process (less sensitive than wall time to other load). */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+function memcmpRate(bufPages: number): { js: number; native: number; nativePerCpuSec: number } {
   const buf = new Uint8Array(bufPages * PAGE_SIZE);
   const page = new Uint8Array(PAGE_SIZE).map((_, i) => (i * 31 + 7) & 255);
   for (let p = 0; p < bufPages; p++) buf.set(page, p * PAGE_SIZE);
@@ -67,10 +75,12 @@ function memcmpRate(bufPages: number): { js: number; native: number } {
   const js = (bufPages - 1) / ((performance.now() - t0) / 1000);
   const nb = Buffer.from(buf.buffer);
   t0 = performance.now();
+  const c0 = cpuSeconds();
   for (let p = 0; p + 1 < bufPages; p++) if (nb.compare(nb, (p + 1) * PAGE_SIZE, (p + 2) * PAGE_SIZE, p * PAGE_SIZE, (p + 1) * PAGE_SIZE) === 0) eq++;
   const native = (bufPages - 1) / ((performance.now() - t0) / 1000);
+  const nativePerCpuSec = (bufPages - 1) / (cpuSeconds() - c0);
   if (eq < 2 * (bufPages - 1)) throw new Error('memcmp bench: pages differ');
-  return { js, native };
+  return { js, native, nativePerCpuSec };
 }
 
 /** The `sharing` section. */
@@ -85,6 +95,10 @@ export const sharingBench: BenchSection = {
       rawMemcmpPagesPerSec: Math.round(cmp.native),
       jsWordComparePagesPerSec: Math.round(cmp.js),
       ratioToMemcmp: +(scan.pagesPerSec / cmp.native).toFixed(3),
+      // The same rates per second of this process's CPU time (robust when other processes share the cores).
+      pagesScannedPerCpuSec: Math.round(scan.pagesPerCpuSec),
+      rawMemcmpPagesPerCpuSec: Math.round(cmp.nativePerCpuSec),
+      ratioToMemcmpCpu: +(scan.pagesPerCpuSec / cmp.nativePerCpuSec).toFixed(3),
       scanPagesPerSecByPass: scan.perPass,
       mix: '25% zero, 35% from a 512-page pool, 40% unique; one VM of 512 MiB; 4 random full-size passes (the first merges most duplicates)',
       merges: scan.merges,

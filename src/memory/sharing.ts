@@ -255,7 +255,8 @@ export class PageSharing {
     }
     const words = this.#m.slabs32[mb >>> SLAB_SHIFT]!;
     const off = MachineMemory.offsetInSlab(mb) >>> 2;
-    const h = this.#hasher(words, off, salt, this.#h);
+    // The default hasher is called directly so V8 can inline it on the hot path.
+    const h = this.#hasher === hashPage ? hashPage(words, off, salt, this.#h) : this.#hasher(words, off, salt, this.#h);
     this.#s.scanCpuNs += this.#hashCost;
     const lo = h.lo >>> 0, hi = h.hi >>> 0;
     const key = keyOf(lo, hi);
