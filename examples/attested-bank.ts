@@ -31,12 +31,13 @@ export interface BankSummary {
 }
 
 /** Runs the scenario and returns a summary (deterministic for a seed). */
-export function main(seed = 7): BankSummary {
+export function main(seed = 7, log: (line: string) => void = () => {}): BankSummary {
   // The host: hardware root of trust, measured boot, TVMM attestation service.
   const host = createAttestedHost({ seed });
   const bankImage = makeBankImage();
   host.service.registerVm(1, { image: bankImage, mode: 'closed' });
   const bank = host.service.portFor(1); // what the bank VM's guest sees
+  log(`host ${seed}: measured boot done; closed-box bank VM identity ${toHex(host.service.getId(1).primary).slice(0, 16)}…`);
 
   // The remote verifier: pinned root + policy only.
   const remote = new Verifier(createSimContext({ seed: seed + 1000 }), P, [host.rot.manufacturer.certDer], makeBankPolicy(bankImage));
@@ -46,10 +47,12 @@ export function main(seed = 7): BankSummary {
   const nonce = remote.issueNonce();
   const vmKeys = x25519KeyPair(host.ctx.rng.fork('bank-vm/x25519'));
   const quote = bank.quote(nonce, { boundKey: vmKeys.publicKey });
+  log(`verifier → VM: nonce ${toHex(nonce).slice(0, 16)}…; VM → verifier: quote (${quote.length} bytes, COSE_Sign1 + x5chain) binding its X25519 key`);
 
   // 2. The verifier checks everything, then derives the session from the bound key.
   const report = remote.verify(quote, nonce);
   if (!report.ok) throw new Error(`genuine bank VM refused: ${report.failed?.code}`);
+  log(`verifier: ${report.checks.map((c) => `${c.name} ${c.ok ? '✓' : '✗'}`).join(', ')}`);
   const eph = x25519KeyPair(remote.ctx.rng.fork('remote/x25519'));
   const kV = deriveSessionKey(P, eph.secretKey, report.boundKey!, nonce, quote);
   const iv = remote.ctx.rng.fork('remote/iv').bytes(24);
@@ -61,6 +64,7 @@ export function main(seed = 7): BankSummary {
   checkKeyConfirmation(P, kVm, 'verifier', toVm.confirm);
   const opened = P.aeadOpen('xchacha20-poly1305', kVm, toVm.iv, toVm.sealedSecret, utf8('bank-secret'));
   checkKeyConfirmation(P, kV, 'vm', keyConfirmation(P, kVm, 'vm'));
+  log(`session key agreed on both sides; the VM opened the secret (${opened?.length ?? 0} bytes)`);
 
   // 4. The same image with one byte changed: a different identity, refused before any secret is sent.
   const content = bankImageContent();
@@ -70,6 +74,7 @@ export function main(seed = 7): BankSummary {
   const n2 = remote.issueNonce();
   const evilKeys = x25519KeyPair(host.ctx.rng.fork('evil/x25519'));
   const r2 = remote.verify(host.service.portFor(2).quote(n2, { boundKey: evilKeys.publicKey }), n2);
+  log(`image with one byte changed: ${r2.ok ? 'ACCEPTED (bug!)' : `refused at check ${r2.failed?.name} (${r2.failed?.code}); no secret sent`}`);
   let secretSent = false;
   if (r2.ok) secretSent = true; // a real verifier would send the secret here; it must not get this far
 
@@ -85,7 +90,8 @@ export function main(seed = 7): BankSummary {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
-    process.stdout.write(JSON.stringify(main(), null, 2) + '\n');
+    const summary = main(7, (l) => process.stdout.write(`${l}\n`));
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   } catch (e) {
     process.stderr.write(`${e instanceof TerraError ? e.code : ''} ${(e as Error).message}\n`);
     process.exit(1);

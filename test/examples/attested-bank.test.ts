@@ -10,3 +10,11 @@ it('the attested bank example establishes a bound session and refuses the one-by
   expect(s.tamperedImage).toEqual({ refused: true, check: 'MEASUREMENT_MISMATCH', secretSent: false });
   expect(main()).toEqual(s);
 });
+
+it('the walkthrough log names every step', () => {
+  const lines: string[] = [];
+  main(7, (l) => lines.push(l));
+  expect(lines).toHaveLength(5);
+  expect(lines[2]).toContain('mode ✓');
+  expect(lines[4]).toContain('MEASUREMENT_MISMATCH');
+});
