@@ -858,11 +858,23 @@ export class CloakEngine {
       return 0;
     });
     t.registerHypercall(HC.CLOAK_UNMAP, 'cloak.unmap', (caller, args) => {
+      // (vpn, n): the range becomes uncloaked (shim buffers). (vpn, n, 1): the app unmapped the
+      // range: its pages' records are discarded (plaintext zeroed), so a later mapping there is fresh.
       const dom = this.#callerDomain(caller);
-      if (args.length !== 2) return HCERR.EINVAL;
+      if (args.length !== 2 && !(args.length === 3 && args[2] === 1)) return HCERR.EINVAL;
       const vpn = checkInt('vpn', args[0], 0, VPN_LIMIT - 1);
       const n = checkInt('npages', args[1], 1, VPN_LIMIT - vpn);
-      dom.regions.push({ start: vpn, end: vpn + n, rid: -1, pageBase: 0 });
+      if (args.length === 3) {
+        for (let v = vpn; v < vpn + n; v++) {
+          const reg = this.#region(dom, v);
+          if (!reg || this.#resources.get(reg.rid)?.kind !== 'anon') continue;
+          const r = this.#byKey.get(reg.rid * PAGE_KEY + reg.pageBase + v - reg.start);
+          if (r === undefined) continue;
+          const st = this.#state[r];
+          if (st === CloakState.PT_RW || st === CloakState.PT_RO) this.#scrubPlain(r, true);
+          this.#freeRecord(r);
+        }
+      } else dom.regions.push({ start: vpn, end: vpn + n, rid: -1, pageBase: 0 });
       this.#flushDomain(dom);
       return 0;
     });

@@ -435,7 +435,11 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
           if (m) yield* fileUnmap(f, m);
         }
         const r = yield* sys(nr, args);
-        if (r === 0) st.maps = st.maps.filter((m) => !(m.kind === 'mmap' && m.start >= a0 && m.end <= a0 + a1));
+        if (r === 0) {
+          st.maps = st.maps.filter((m) => !(m.kind === 'mmap' && m.start >= a0 && m.end <= a0 + a1));
+          // The pages are gone: a later mapping at these addresses starts fresh (zero), not "tampered".
+          if (a0 % PAGE_SIZE === 0 && a1 > 0 && a0 + a1 <= USER_LAYOUT.kernelBase) ch.hypercall(HC.CLOAK_UNMAP, [a0 >>> 12, Math.ceil(a1 / PAGE_SIZE), 1]);
+        }
         return r;
       }
       case SYS.brk: {
