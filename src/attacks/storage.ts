@@ -461,6 +461,7 @@ const flt06: AttackScenario = {
       let n = 0;
       s.beforeWrite = () => {
         if (++n === crashAt) throw new SimulatedCrash(`write#${crashAt}`);
+        if (n > crashAt) return false; // power is gone: nothing after the crash reaches the disk
       };
       const v = ClusterVolume.open(s);
       const d = new DedupEngine(v);

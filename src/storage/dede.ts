@@ -285,6 +285,24 @@ export class DedupEngine {
     }
     this.#stats.passes++;
     this.#arenaCache.clear();
+    try {
+      return this.#passLocked(host, idx);
+    } catch (e) {
+      // Best effort: release what this pass locked (the volume itself is consistent: every step is atomic).
+      for (const f of vol.list()) {
+        if (f.lockHost !== host || !(f.type === 'index' || f.type === 'arena' || f.type === 'log')) continue;
+        try {
+          vol.unlock(host, f.ino);
+        } catch {
+          /* the lease will expire */
+        }
+      }
+      throw e;
+    }
+  }
+
+  #passLocked(host: number, idx: number): PassReport {
+    const vol = this.volume;
     const { table, bad } = IndexTable.parse(vol.readAt(idx, 0, vol.info(idx).size));
     this.#stats.badIndexEntries += bad;
 

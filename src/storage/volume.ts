@@ -251,6 +251,7 @@ export class ClusterVolume {
   #writeSeq: Uint32Array;
   #corruptPages: number[];
   #closed = false;
+  #failed = false;
   #journalSeq = 1;
   readonly #stats: VolumeStats = {
     transactions: 0, journalPagesWritten: 0, dataBytesWritten: 0, dataBytesRead: 0, cowBreaks: 0, splits: 0,
@@ -469,6 +470,7 @@ export class ClusterVolume {
   /** Runs `fn` as one atomic metadata transaction (nested calls join the outer one). */
   #mutate<T>(fn: () => T): T {
     if (this.#closed) throw new TerraError('INVALID_STATE', 'volume is closed');
+    if (this.#failed) throw new TerraError('IO_ERROR', 'a metadata commit failed: reopen the volume (the journal decides what committed)');
     if (this.#inTxn) return fn();
     this.#inTxn = true;
     try {
@@ -492,6 +494,16 @@ export class ClusterVolume {
 
   #commit(): void {
     if (this.#undo.size === 0) return;
+    try {
+      this.#commitPages();
+    } catch (e) {
+      // The journal may or may not hold this transaction: only reopening (replay) can tell.
+      this.#failed = true;
+      throw e;
+    }
+  }
+
+  #commitPages(): void {
     const L = this.layout;
     const nCk = L.rcOff / META_PAGE;
     const pages = [...this.#undo.keys()].filter((p) => p >= nCk);
