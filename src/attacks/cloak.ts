@@ -93,10 +93,16 @@ export function clk02Flip(seed: number, bit: number, suite?: CloakSuiteName): At
   }, suite);
   P = secretOf(w, seed);
   const god = godView(w.host);
+  let meta: { nonce: Uint8Array; tag: Uint8Array } | undefined;
+  let headerVisible = true;
   w.kernel.adversary = {
     afterTrap(t, k) {
       if (t.kind !== 'syscall' || g >= 0) return;
       g = k.gppnOf(k.proc(t.tid).root, VA);
+      k.readPage(g);
+      // Is there any guest-visible copy of the page's IV/nonce or tag to tamper with? (There must not be.)
+      meta = w.engine.metadataOf(w.engine.domainOf(w.vm, t.tid), VA >>> 12);
+      headerVisible = !meta || leakScan(w, meta.tag).length > 0 || (meta.nonce.length >= 16 && leakScan(w, meta.nonce).length > 0);
       const c = k.readPage(g);
       c[bit >>> 3] ^= 1 << (bit & 7);
       k.writePage(g, c);
@@ -111,6 +117,7 @@ export function clk02Flip(seed: number, bit: number, suite?: CloakSuiteName): At
     [eq(before, after), 'the failed verification left the frame unchanged'],
     [w.engine.violations().some((v) => v.kind === 'mac'), 'a mac security event was recorded'],
     [w.engine.domainStatus(1).terminated, 'the domain is terminated'],
+    [!headerVisible, 'no guest-visible copy of the IV/nonce or tag exists (the metadata lives in TVMM memory only)'],
   ]);
 }
 

@@ -330,6 +330,25 @@ export class CloakEngine {
     return r === undefined ? 'none' : CLOAK_STATE_NAMES[this.#state[r]];
   }
 
+  /**
+   * Copies of the TVMM-held metadata of the page at `vpn` of domain `d` (for tests and tools on the
+   * host side; guests never reach the engine). Undefined when the page has no record.
+   */
+  metadataOf(d: number, vpn: number): { state: string; version: number; nonce: Uint8Array; tag: Uint8Array } | undefined {
+    const dom = this.#domains.get(checkInt('domain', d, 1));
+    if (!dom) throw new TerraError('NOT_FOUND', `no domain ${d}`);
+    const reg = this.#region(dom, checkInt('vpn', vpn, 0, VPN_LIMIT - 1));
+    if (!reg) return undefined;
+    const r = this.#byKey.get(reg.rid * PAGE_KEY + reg.pageBase + vpn - reg.start);
+    if (r === undefined) return undefined;
+    return {
+      state: CLOAK_STATE_NAMES[this.#state[r]],
+      version: this.#version[r],
+      nonce: this.#nonce.slice(r * this.#nb, (r + 1) * this.#nb),
+      tag: this.#tag.slice(r * this.#tb, (r + 1) * this.#tb),
+    };
+  }
+
   /** Version of the page at `vpn` of domain `d` (0 = never encrypted or no record). */
   pageVersion(d: number, vpn: number): number {
     const dom = this.#domains.get(checkInt('domain', d, 1));

@@ -450,6 +450,9 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
         if (grown) die('iago', `brk returned 0x${r.toString(16)}, over the ${grown.kind} region`);
         st.maps = st.maps.filter((m) => m.kind !== 'heap');
         if (r > USER_LAYOUT.heapBase) st.maps.push({ start: USER_LAYOUT.heapBase, end: r, kind: 'heap' });
+        // A shrinking heap releases its pages: if it grows again they are fresh.
+        const lo = Math.ceil(r / PAGE_SIZE), hi = Math.ceil(st.brk / PAGE_SIZE);
+        if (hi > lo) ch.hypercall(HC.CLOAK_UNMAP, [lo, hi - lo, 1]);
         st.brk = r;
         return r;
       }

@@ -152,3 +152,31 @@ describe('address reuse under the guest OS', () => {
     expect(addrs[1]).toBe(addrs[0]); // the guest OS reused the address
   });
 });
+
+describe('signals and the heap under the guest OS', () => {
+  it('a registered handler runs on kill(self); the heap can shrink and grow again', () => {
+    const out: string[] = [];
+    const main: ProgramFn = function* (p) {
+      yield* p.syscall(SYS.signal, [10], function* () {
+        out.push('handler');
+        return 0;
+      });
+      const pid = yield* p.syscall(SYS.getpid);
+      yield* p.syscall(SYS.kill, [pid, 10]);
+      yield* p.syscall(SYS.sched_yield);
+      const base = yield* p.syscall(SYS.brk, [0]);
+      yield* p.syscall(SYS.brk, [base + 8192]);
+      p.write(base, new Uint8Array(8192).fill(7));
+      yield* p.syscall(SYS.write, [1, base, 4]);
+      yield* p.syscall(SYS.brk, [base]);
+      yield* p.syscall(SYS.brk, [base + 8192]);
+      out.push(p.read(base, 8192).every((x) => x === 0) ? 'heap fresh' : 'heap stale');
+      yield* p.syscall(SYS.exit, [0]);
+      return 0;
+    };
+    const g = boot(main, { onSyscall(c) { if (c.nr === SYS.brk) { try { c.kernel.readUser(c.pid, 0x01000000, 16); } catch { /* not mapped yet */ } } } });
+    g.tvmm.run({ untilNs: 10e9 });
+    expect(out).toEqual(['handler', 'heap fresh']);
+    expect(g.engine.stats().violations).toBe(0);
+  });
+});
