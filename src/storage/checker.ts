@@ -121,6 +121,7 @@ function scan(vol: ClusterVolume): Scan {
   const names = new Set<string>();
   const stats = emptyStats();
   const live: number[] = [];
+  const badIno = new Set<number>(); // inodes with invalid pointers: their content is not read
   for (let ino = 0; ino < L.inodes; ino++) {
     const r = vol.rawInode(ino);
     if (r.type === 0) continue;
@@ -141,6 +142,7 @@ function scan(vol: ClusterVolume): Scan {
         const pb = p & LOW30;
         if (pb >= L.pointerBlocks || (p & PTR_COW) || pbUsed[pb]) {
           add('error', 'BAD_POINTER', `inode ${ino} block ${fb}: invalid or doubly used pointer block ${pb}`);
+          badIno.add(ino);
           pointerEdits.push({ ino, fb, value: 0 });
           continue;
         }
@@ -152,6 +154,7 @@ function scan(vol: ClusterVolume): Scan {
           const u = (e & LOW31) - 1;
           if (u >= units) {
             add('error', 'BAD_POINTER', `pointer block ${pb} entry ${j} names unit ${u} beyond the volume`);
+            badIno.add(ino);
             pbEdits.push({ pb, j, value: 0 });
             continue;
           }
@@ -162,6 +165,7 @@ function scan(vol: ClusterVolume): Scan {
         const b = (p & LOW30) - 1;
         if (b >= L.largeBlocks) {
           add('error', 'BAD_POINTER', `inode ${ino} block ${fb} names block ${b} beyond the volume`);
+          badIno.add(ino);
           pointerEdits.push({ ino, fb, value: 0 });
           continue;
         }
@@ -206,7 +210,7 @@ function scan(vol: ClusterVolume): Scan {
   // DeDe files: index and logs.
   let badIndex = false;
   const badLogs: number[] = [];
-  const liveSet = new Set(live);
+  const liveSet = new Set(live.filter((i) => !badIno.has(i)));
   const idx = vol.lookup(INDEX_NAME);
   if (idx !== undefined && liveSet.has(idx)) {
     const info = vol.info(idx);
@@ -226,7 +230,7 @@ function scan(vol: ClusterVolume): Scan {
       }
     }
   }
-  for (const ino of live) {
+  for (const ino of liveSet) {
     const info = vol.info(ino);
     if (info.type !== 'log') continue;
     const bytes = vol.readAt(ino, 0, info.size);
