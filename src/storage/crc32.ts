@@ -1,4 +1,4 @@
-/** CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320): checksums of volume metadata pages and records. */
+/** CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320) for the DeDe-style volume (Clements et al., ATC'09): metadata pages, journal, log records and index entries. */
 const TABLE = (() => {
   const t = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
