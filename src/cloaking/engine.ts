@@ -238,7 +238,15 @@ export class CloakEngine {
     this.contextPolicy = opts.contextPolicy === undefined ? 'restore' : checkOneOf('contextPolicy', opts.contextPolicy, ['restore', 'detect'] as const);
     this.cloakedPathPrefix = opts.cloakedPathPrefix === undefined ? '/cloaked/' : checkString('cloakedPathPrefix', opts.cloakedPathPrefix, { nonEmpty: true, max: 256 });
     this.#alarmPerMs = opts.pagingAlarmPerMs === undefined ? 200 : checkInt('pagingAlarmPerMs', opts.pagingAlarmPerMs, 1);
-    this.#crypto = opts.crypto === undefined ? nobleProvider : (checkObject('crypto', opts.crypto) as unknown as CryptoProvider);
+    if (opts.crypto !== undefined) {
+      const c = checkObject('crypto', opts.crypto);
+      for (const f of ['sha256', 'hkdfSha256', 'aeadSeal', 'aeadOpen', 'aesCbcEncrypt', 'aesCbcDecrypt', 'equalBytes'] as const) checkFunction(`crypto.${f}`, c[f]);
+    }
+    if (opts.nv !== undefined) {
+      const n = checkObject('nv', opts.nv);
+      for (const f of ['getSecret', 'setSecret', 'counter', 'advance'] as const) checkFunction(`nv.${f}`, n[f]);
+    }
+    this.#crypto = opts.crypto === undefined ? nobleProvider : opts.crypto;
     const cp = opts.cloakPrograms;
     if (cp === undefined) this.#isCloaked = () => false;
     else if (typeof cp === 'function') this.#isCloaked = checkFunction('cloakPrograms', cp) as (p: string) => boolean;
@@ -247,7 +255,7 @@ export class CloakEngine {
       const set = new Set(cp.map((p, i) => checkString(`cloakPrograms[${i}]`, p, { nonEmpty: true })));
       this.#isCloaked = (p) => set.has(p);
     }
-    this.#nv = opts.nv === undefined ? new MemoryNvStore() : (checkObject('nv', opts.nv) as unknown as CloakNvStore);
+    this.#nv = opts.nv === undefined ? new MemoryNvStore() : opts.nv;
     this.#cipher = new PageCipher(this.suite, this.#crypto);
     this.#nb = this.#cipher.geometry.nonceBytes;
     this.#tb = this.#cipher.geometry.tagBytes;
