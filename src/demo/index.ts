@@ -6,6 +6,7 @@
 import type { ReportData } from '../report/index.js';
 import type { TraceEvent } from '../sim/index.js';
 import { partitionStage } from './partition.js';
+import { attestStage } from './attest.js';
 import type { DemoSummaryRow, StageResult } from './types.js';
 
 export type { DemoSummaryRow, StageResult } from './types.js';
@@ -13,6 +14,7 @@ export type { DemoSummaryRow, StageResult } from './types.js';
 /** The stages, in narrative order. */
 export const DEMO_STAGES: readonly { id: string; run: (seed: number) => StageResult | Promise<StageResult> }[] = [
   { id: 'partition', run: partitionStage },
+  { id: 'attest', run: attestStage },
 ];
 
 /** The demo's result. */

@@ -196,6 +196,8 @@ export interface BootGuestOptions {
   readonly rootDisk?: BlockBackend;
   /** Further kernel options (init, drivers, adversary, …). */
   readonly kernel?: GuestKernelOptions;
+  /** An attestable VM image (Terra): measured at creation; the VM can then quote and seal. */
+  readonly image?: Uint8Array;
   /** Boot into this (already booted) host instead of a new one. */
   readonly host?: Host;
 }
@@ -221,6 +223,7 @@ export function bootGuest(opts: BootGuestOptions = {}): BootedGuest {
     ...(opts.pages !== undefined ? { pages: opts.pages } : { memoryMiB: opts.memoryMiB ?? 16 }),
     guest: kernel,
     programs: { ...BUILTIN_PROGRAMS, ...opts.programs },
+    ...(opts.image ? { image: opts.image } : {}),
   });
   let rootDisk: BlockBackend | undefined = opts.rootDisk;
   let swapDisk: MemoryDisk | undefined;

@@ -13,6 +13,7 @@
  * space in user mode.
  */
 import type { RegisterName } from './vcpu.js';
+import type { GuestAttestationPort } from '../attestation/index.js';
 
 /** An opaque thread handle issued by the TVMM. */
 export type ThreadId = number;
@@ -156,6 +157,8 @@ export interface GuestPlatform {
   console(line: string): void;
   /** Names of the programs available to exec (the VM's installed program table). */
   programs(): readonly string[];
+  /** Terra's attestation interface for this VM (GET-ID, ENDORSE, quotes, sealing); NOT_FOUND without an attested image. */
+  attestation(): GuestAttestationPort;
   /** Names of the block devices attached to this VM. */
   disks(): readonly string[];
   /** A block device: DMA between disk blocks and guest-physical memory (kernel view). */

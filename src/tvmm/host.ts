@@ -5,6 +5,8 @@
  */
 import { checkInt, checkObject, createSimContext, PAGE_SIZE, TerraError, type CostTable, type SimContext } from '../sim/index.js';
 import { MachineMemory, MemoryManager } from '../memory/index.js';
+import { nobleProvider, type CryptoProvider, type SigAlg } from '../crypto/index.js';
+import { AttestationService, defaultBootImages, RootOfTrust, type BootImages, type TvmmIdentity } from '../attestation/index.js';
 import { Tvmm } from './tvmm.js';
 
 /** Options for a Host. */
@@ -20,6 +22,12 @@ export interface HostOptions {
   realRandomness?: boolean;
   /** How many trace events to retain in memory (the digest covers all). */
   traceKeep?: number;
+  /** Crypto backend (default noble; `nodeProvider` from `terracloak/node` gives identical bytes). */
+  crypto?: CryptoProvider;
+  /** Device key algorithm of the root of trust (default Ed25519). */
+  deviceKeyAlg?: SigAlg;
+  /** Firmware, boot loader and TVMM images measured at boot (default: the built-in ones). */
+  bootImages?: BootImages;
 }
 
 /** A simulated machine. */
@@ -29,8 +37,12 @@ export class Host {
   readonly memory: MemoryManager;
   readonly cpus: number;
   #tvmm: Tvmm | undefined;
-  /** The hardware root of trust, installed by the attestation layer (see src/attestation). */
-  rootOfTrust: unknown;
+  readonly crypto: CryptoProvider;
+  /** The hardware root of trust (Terra §4.1): device key, measurement registers, NV counters. */
+  readonly rootOfTrust: RootOfTrust;
+  readonly #bootImages: BootImages | undefined;
+  /** The TVMM's identity from measured boot (set by {@link boot}). */
+  tvmmIdentity: TvmmIdentity | undefined;
 
   constructor(opts: HostOptions = {}) {
     checkObject('options', opts);
@@ -44,12 +56,20 @@ export class Host {
     });
     this.machine = new MachineMemory((mib * 1024 * 1024) / PAGE_SIZE);
     this.memory = new MemoryManager(this.sim, this.machine);
+    this.crypto = opts.crypto === undefined ? nobleProvider : (checkObject('crypto', opts.crypto) as unknown as CryptoProvider);
+    this.rootOfTrust = new RootOfTrust(this.sim, this.crypto, opts.deviceKeyAlg === undefined ? {} : { alg: opts.deviceKeyAlg });
+    this.#bootImages = opts.bootImages;
   }
 
-  /** Boots the TVMM (once). */
+  /**
+   * Boots the TVMM (once): measured boot (firmware → boot loader → TVMM, each measured into the
+   * root of trust before it runs, Terra §4.1), then the TVMM with its attestation service.
+   */
   boot(): Tvmm {
     if (this.#tvmm) throw new TerraError('INVALID_STATE', 'the TVMM is already booted');
-    this.#tvmm = new Tvmm(this.sim, this.machine, this.memory);
+    this.tvmmIdentity = this.rootOfTrust.boot(this.#bootImages ?? defaultBootImages());
+    const attestation = new AttestationService(this.sim, this.crypto, this.rootOfTrust, this.tvmmIdentity);
+    this.#tvmm = new Tvmm(this.sim, this.machine, this.memory, attestation);
     return this.#tvmm;
   }
 

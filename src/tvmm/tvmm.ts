@@ -7,7 +7,7 @@
  * TerraError('ISOLATION_VIOLATION') and an audit event.
  */
 import {
-  checkFunction, checkInt, checkObject, checkOneOf, checkString, NS_PER_MS, PAGE_SIZE, TerraError,
+  checkBool, checkBytes, checkFunction, checkInt, checkObject, checkOneOf, checkString, NS_PER_MS, PAGE_SIZE, TerraError,
   type Gppn, type SimContext, type VmId,
 } from '../sim/index.js';
 import { PageState, type MachineMemory, type MemoryManager } from '../memory/index.js';
@@ -19,6 +19,7 @@ import { nextState, type VmAction } from './lifecycle.js';
 import { Vm, VM_KINDS, type VmInfo, type VmKind } from './vm.js';
 import { REGISTERS, REG, type RegisterName } from './vcpu.js';
 import { BLOCK_SIZE, checkIo, type BlockBackend } from './disk.js';
+import type { AttestationService } from '../attestation/index.js';
 import type { GuestOs, GuestPlatform, ProgramFn, ThreadSpec } from './guest-interface.js';
 
 /** What CREATE-VM takes. */
@@ -33,6 +34,10 @@ export interface VmSpec {
   readonly guest: GuestOs;
   /** The VM's installed programs (its "disk image" of executables). */
   readonly programs?: Readonly<Record<string, ProgramFn>>;
+  /** An attestable VM image (src/attestation image format): measured at creation, its identity is what quotes report. */
+  readonly image?: Uint8Array;
+  /** A debug VM (reported in quotes; verifiers refuse it by default). */
+  readonly debug?: boolean;
 }
 
 /** A device created through CREATE-DEVICE. */
@@ -70,7 +75,13 @@ export class Tvmm {
   readonly management: ManagementInterface;
   readonly stats = { hypercalls: 0, hypercallErrors: 0, interrupts: 0, slices: 0 };
 
-  constructor(readonly sim: SimContext, readonly machine: MachineMemory, readonly memory: MemoryManager) {
+  constructor(
+    readonly sim: SimContext,
+    readonly machine: MachineMemory,
+    readonly memory: MemoryManager,
+    /** Terra's attestation service (GET-ID, ENDORSE, quotes, sealing); VMs created with an image are registered with it. */
+    readonly attestation?: AttestationService,
+  ) {
     this.mmu = new ShadowMmu(sim, machine, memory);
     this.management = new ManagementInterface(this);
     sim.trace.emit('vm', 'tvmm.boot', undefined, { frames: machine.frames });
@@ -95,8 +106,13 @@ export class Tvmm {
     }
     if (this.#vms.size >= MAX_VMS) throw new TerraError('ADMISSION_DENIED', `at most ${MAX_VMS} VMs`);
     for (const v of this.#vms.values()) if (v.name === name && v.state !== 'destroyed') throw new RangeError(`a VM named ${JSON.stringify(name)} exists`);
+    const image = spec.image === undefined ? undefined : checkBytes('spec.image', spec.image, { min: 1 }).slice();
+    const debug = spec.debug === undefined ? false : checkBool('spec.debug', spec.debug);
+    if (image && !this.attestation) throw new TerraError('INVALID_STATE', 'this TVMM has no attestation service for an attested image');
     this.admit?.(pages);
     const id = this.#nextId++ as VmId;
+    // Measure the image first (it may be malformed: then nothing is created).
+    if (image) this.attestation!.registerVm(id, { image, mode: kind === 'closed-box' ? 'closed' : 'open', debug });
     const vm = new Vm(id, name, kind, pages, vcpus, guest, programs);
     this.memory.addVm(id, pages);
     this.mmu.addVm(id);
@@ -113,6 +129,15 @@ export class Tvmm {
     this.#vms.set(id, vm);
     this.sim.trace.emit('mgmt', 'create-vm', id, { name, kind, pages });
     return id;
+  }
+
+  #attested(id: VmId): boolean {
+    try {
+      this.attestation?.getId(id);
+      return this.attestation !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** Optional admission control installed by the memory allocator (throws to refuse). */
@@ -160,6 +185,7 @@ export class Tvmm {
     vm.state = next;
     this.sim.trace.emit('mgmt', a, id);
     if (next === 'destroyed') {
+      if (this.#attested(id)) this.attestation!.unregisterVm(id);
       this.memory.removeVm(id);
       this.mmu.removeVm(id);
       for (const d of this.#devices.values()) if (d.attachedTo === id) delete d.attachedTo;
@@ -388,6 +414,10 @@ export class Tvmm {
         tvmm.consoleLines.push({ vm: vm.id, t: sim.clock.now, line });
       },
       programs: () => Object.freeze([...vm.programs.keys()].sort()),
+      attestation() {
+        if (!tvmm.#attested(vm.id)) throw new TerraError('NOT_FOUND', 'this VM was created without an attestable image');
+        return tvmm.attestation!.portFor(vm.id);
+      },
       disks: () => Object.freeze([...tvmm.#disks.get(vm.id)?.keys() ?? []].sort()),
       disk(name) {
         checkString('name', name);
