@@ -64,6 +64,8 @@ export interface EsxOptions {
   balloonTimeoutNs?: number;
   /** Pages per clustered swap write (default 16). */
   swapClusterPages?: number;
+  /** Encrypt pages on the (host-owned) swap device (default true). */
+  swapEncrypt?: boolean;
   /** VM execution time for the sampler (default: the virtual clock). */
   vmTimeNs?: (vm: VmId) => number;
   /** Halts a VM (SWAP_IO_ERROR, OUT_OF_MEMORY). Default: records a security event only. */
@@ -164,6 +166,7 @@ export class EsxMemory {
     this.balloon = new BalloonService(mm);
     this.swap = new HostSwap(mm, store, rng.fork('swap'), {
       clusterPages: opts.swapClusterPages ?? 16,
+      encrypt: opts.swapEncrypt === undefined ? true : checkBool('swapEncrypt', opts.swapEncrypt),
       shareFirst: (vm, g) => this.sharing.tryShare(vm, g) === 'merged',
       onHalt: (vm, r) => this.#onHalt(vm, r),
     });

@@ -11,10 +11,16 @@
  * checked at swap-in; a mismatch (or a device read error) halts the VM with SWAP_IO_ERROR instead
  * of returning a wrong or zeroed page (MEM-10). Slots are scrubbed with zeros when freed (ISO-02d).
  *
+ * Confidentiality: the host owns the swap device (threat actor H), so by default pages are
+ * encrypted with ChaCha20 under a per-engine key held in TVMM memory (from the seeded rng in
+ * simulation, the platform CSPRNG with `realRandomness`), with a fresh nonce per write (a 64-bit
+ * write counter). Cloaked pages are never host-swapped at all: their frames may hold plaintext.
+ *
  * The store is pluggable: {@link MemorySwapStore} here (core, no Node imports); a real file,
  * `FileSwapStore`, lives in `src/memory/node.ts`.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { chacha20 } from '@noble/ciphers/chacha.js';
 import { checkInt, checkObject, PAGE_SIZE, TerraError, type Gppn, type Mpn, type SeededRng, type VmId } from '../sim/index.js';
 import { checkFunction } from '../sim/index.js';
 import { FrameFlag } from './machine.js';
@@ -92,6 +98,8 @@ export interface HostSwapOptions {
   shareFirst?: (vm: VmId, g: Gppn) => boolean;
   /** Called when a VM must halt (SWAP_IO_ERROR on an integrity or read failure). */
   onHalt?: (vm: VmId, reason: string) => void;
+  /** Encrypt pages on the swap device (default true). */
+  encrypt?: boolean;
 }
 
 /** Host-swap counters (plus what zswap/vmstat users expect). */
@@ -123,6 +131,11 @@ export class HostSwap {
   readonly #buf: Uint8Array;
   readonly #page = new Uint8Array(PAGE_SIZE);
   readonly #perVm = new Map<number, number>();
+  readonly #key: Uint8Array | undefined;
+  /** Per slot: the write counter used as its nonce. */
+  readonly #nonceCtr: Float64Array;
+  #writes = 0;
+  readonly #nonce = new Uint8Array(12);
   #s = { pagesOut: 0, pagesIn: 0, clusters: 0, sharedInsteadOfSwapped: 0, writeErrors: 0, readErrors: 0, integrityFailures: 0, scrubs: 0 };
 
   /** Creates the swap engine over `store`; TypeError/RangeError on bad options. */
@@ -144,6 +157,32 @@ export class HostSwap {
     for (let i = 0; i < store.slots; i++) this.#free[i] = store.slots - 1 - i;
     this.#freeTop = store.slots;
     this.#buf = new Uint8Array(this.#cluster * PAGE_SIZE);
+    this.#nonceCtr = new Float64Array(store.slots);
+    const enc = opts.encrypt === undefined ? true : opts.encrypt === true ? true : opts.encrypt === false ? false : (() => { throw new TypeError('encrypt must be a boolean'); })();
+    if (enc) {
+      const key = new Uint8Array(32);
+      if (mm.ctx.realRandomness) globalThis.crypto.getRandomValues(key);
+      else rng.fork('swap-key').bytes(32, key);
+      this.#key = key;
+    }
+  }
+
+  /** Encrypts or decrypts one page in place with the nonce of write number `ctr`. */
+  #crypt(page: Uint8Array, ctr: number): void {
+    if (!this.#key) return;
+    const n = this.#nonce;
+    n.fill(0);
+    let v = ctr;
+    for (let i = 0; i < 8; i++) {
+      n[i] = v % 256;
+      v = Math.floor(v / 256);
+    }
+    chacha20(this.#key, n, page, page);
+  }
+
+  /** True when pages are encrypted on the device. */
+  get encrypted(): boolean {
+    return this.#key !== undefined;
   }
 
   /** Free swap slots. */
@@ -156,14 +195,14 @@ export class HostSwap {
     return this.#perVm.get(vm) ?? 0;
   }
 
-  /** True when (vm, g) may be paged out: present, private, not cloaked-plaintext-pinned, not pinned, not a traced page table. */
+  /** True when (vm, g) may be paged out: present, private, not cloaked, not pinned, not a traced page table. */
   swappable(vm: VmId, g: number): boolean {
     const p = this.#mm.pmap(vm);
     const st = p.state[g];
-    if (!(st & PageState.PRESENT) || st & (PageState.SHARED | PageState.PINNED | PageState.TRACED)) return false;
+    if (!(st & PageState.PRESENT) || st & (PageState.SHARED | PageState.PINNED | PageState.TRACED | PageState.CLOAKED)) return false;
     const f = p.mpn[g];
     const fl = this.#mm.machine.flags[f];
-    return (fl & (FrameFlag.PINNED | FrameFlag.SHARED)) === 0 && this.#mm.machine.refcount[f] === 1;
+    return (fl & (FrameFlag.PINNED | FrameFlag.SHARED | FrameFlag.CLOAKED)) === 0 && this.#mm.machine.refcount[f] === 1;
   }
 
   /**
@@ -208,7 +247,16 @@ export class HostSwap {
     for (let i = 0; i < k; i++) slots.push(this.#free[--this.#freeTop]);
     let consecutive = true;
     for (let i = 1; i < k; i++) if (slots[i] !== slots[0] + i) consecutive = false;
-    for (let i = 0; i < k; i++) this.#buf.set(m.bytes(p.mpn[gs[i]] as Mpn), i * PAGE_SIZE);
+    const digests: Uint8Array[] = [];
+    const ctrs: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const page = this.#buf.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+      page.set(m.bytes(p.mpn[gs[i]] as Mpn));
+      digests.push(sha256(page));
+      const ctr = ++this.#writes;
+      ctrs.push(ctr);
+      this.#crypt(page, ctr);
+    }
     try {
       if (consecutive) this.store.write(slots[0], this.#buf.subarray(0, k * PAGE_SIZE));
       else for (let i = 0; i < k; i++) this.store.write(slots[i], this.#buf.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
@@ -222,7 +270,8 @@ export class HostSwap {
     for (let i = 0; i < k; i++) {
       const g = gs[i] as Gppn;
       const s = slots[i];
-      this.#digest.set(sha256(this.#buf.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)), s * 32);
+      this.#digest.set(digests[i], s * 32);
+      this.#nonceCtr[s] = ctrs[i];
       this.#owner[s] = vm;
       this.#mm.unmap(vm, g);
       p.state[g] |= PageState.SWAPPED;
@@ -253,6 +302,7 @@ export class HostSwap {
       this.#s.readErrors++;
       return this.#fail(vm, g, 'read error');
     }
+    this.#crypt(this.#page, this.#nonceCtr[s]);
     const d = sha256(this.#page);
     for (let i = 0; i < 32; i++)
       if (d[i] !== this.#digest[s * 32 + i]) {

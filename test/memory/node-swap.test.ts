@@ -12,7 +12,7 @@ describe('host swap to a real file (node:fs)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tc-swap-'));
     try {
       const store = new FileSwapStore(join(dir, 'swap.bin'), 64);
-      const { mm, esx } = makeEsx(128, { swapStore: store, sharingEnabled: false });
+      const { mm, esx } = makeEsx(128, { swapStore: store, sharingEnabled: false, swapEncrypt: false });
       esx.addVm(1 as VmId, 16);
       for (let g = 0; g < 16; g++) writePage(mm, 1, g, pageOf(g + 1));
       expect(esx.swap.pageOut(1 as VmId, 16)).toBe(16);

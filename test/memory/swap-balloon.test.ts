@@ -3,6 +3,7 @@ import { BALLOON_HC, MemorySwapStore, PageState } from '../../src/memory/index.j
 import { HC } from '../../src/tvmm/index.js';
 import { TerraError, type Gppn, type VmId } from '../../src/sim/index.js';
 import { makeEsx, pageOf, readPage, writePage } from './helpers.js';
+import { leaks } from '../../src/attacks/memory.js';
 
 const V1 = 1 as VmId, V2 = 2 as VmId;
 const K = (vm: VmId) => ({ vm, mode: 'kernel' as const });
@@ -10,7 +11,7 @@ const K = (vm: VmId) => ({ vm, mode: 'kernel' as const });
 describe('host swap (ESX §3.3)', () => {
   it('pages out in clusters and swaps back in with the same bytes; slots are scrubbed on free', () => {
     const store = new MemorySwapStore(64);
-    const { mm, esx, machine } = makeEsx(256, { swapStore: store, sharingEnabled: false });
+    const { mm, esx, machine } = makeEsx(256, { swapStore: store, sharingEnabled: false, swapEncrypt: false });
     esx.addVm(V1, 32);
     for (let i = 0; i < 32; i++) writePage(mm, V1, i, pageOf(100 + i));
     const used = machine.used;
@@ -61,6 +62,41 @@ describe('host swap (ESX §3.3)', () => {
     expect(esx.swap.pageOut(V1, 4)).toBe(0);
     expect(esx.swap.stats().writeErrors).toBeGreaterThan(0);
     for (let i = 0; i < 8; i++) expect(readPage(mm, V1, i)).toEqual(pageOf(i));
+  });
+});
+
+describe('swap confidentiality against the host', () => {
+  it('by default the swap device holds ciphertext: no 16-byte window of any page, fresh nonce per write', () => {
+    const store = new MemorySwapStore(64);
+    const { mm, esx } = makeEsx(256, { swapStore: store, sharingEnabled: false });
+    expect(esx.swap.encrypted).toBe(true);
+    esx.addVm(V1, 8);
+    const secret = pageOf(7);
+    const pageI = (i: number) => {
+      const x = secret.slice();
+      x[4095] = i; // distinct pages (identical ones would be shared instead of swapped)
+      return x;
+    };
+    for (let i = 0; i < 8; i++) writePage(mm, V1, i, pageI(i));
+    esx.swap.pageOut(V1, 8);
+    const p = mm.pmap(V1);
+    const slots = [...Array(8).keys()].filter((g) => p.state[g] & PageState.SWAPPED).map((g) => esx.swap.slotOf(V1, g as Gppn));
+    expect(slots.length).toBe(8);
+    const seen = new Set<string>();
+    for (const s of slots) {
+      const c = store.peek(s);
+      expect(leaks(secret.subarray(0, 4080), c)).toBe(false);
+      seen.add(Buffer.from(c.subarray(0, 16)).toString('hex'));
+    }
+    expect(seen.size).toBe(8); // same first 4 KiB − 1 bytes, different ciphertext: a fresh nonce per write
+    for (let i = 0; i < 8; i++) expect(readPage(mm, V1, i)).toEqual(pageI(i));
+  });
+  it('cloaked pages are never host-swapped', () => {
+    const { mm, esx } = makeEsx(256, { sharingEnabled: false });
+    esx.addVm(V1, 8);
+    for (let i = 0; i < 8; i++) writePage(mm, V1, i, pageOf(i + 1));
+    for (let i = 0; i < 8; i++) mm.pmap(V1).state[i] |= PageState.CLOAKED;
+    expect(esx.swap.pageOut(V1, 8)).toBe(0);
   });
 });
 
