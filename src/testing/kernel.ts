@@ -451,6 +451,17 @@ export class RogueKernel implements GuestOs {
     return out;
   }
 
+  /** Counters: traps seen, syscalls handled, processes, files, pages allocated. */
+  stats(): { traps: number; syscalls: number; processes: number; files: number; pagesAllocated: number } {
+    return {
+      traps: this.traps.length,
+      syscalls: this.traps.filter((t) => t.kind === 'syscall').length,
+      processes: this.procs.size,
+      files: this.fs.size,
+      pagesAllocated: this.#nextFree - 1 - this.#freeList.length,
+    };
+  }
+
   /** Decodes a register result (negative errno as a negative number). */
   static decode(r: number): number {
     return decodeResult(r);

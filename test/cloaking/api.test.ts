@@ -128,3 +128,24 @@ describe('determinism (P19)', () => {
     expect(k.exited.get(1)).toBe(7);
   });
 });
+
+describe('realRandomness', () => {
+  it('keys and nonces come from the platform CSPRNG: two runs of one seed give different ciphertexts, the app still round-trips', () => {
+    const cts: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      let ok = false;
+      const prog: ProgramFn = function* (p) {
+        p.write(VA, new Uint8Array(4096).fill(1));
+        yield* p.syscall(SYS.getpid);
+        ok = p.read(VA, 4096).every((b) => b === 1);
+        return 0;
+      };
+      const w = bootCloaked({ programs: { prog }, host: { seed: 1, realRandomness: true } });
+      w.kernel.adversary = { afterTrap(t, k) { if (t.kind === 'syscall') cts.push(Array.from(k.readPage(k.gppnOf(k.proc(t.tid).root, VA)).subarray(0, 16)).join(',')); } };
+      w.run();
+      expect(ok).toBe(true);
+      expect(w.kernel.stats().syscalls).toBe(1);
+    }
+    expect(cts[0]).not.toBe(cts[1]);
+  });
+});
