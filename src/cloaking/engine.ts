@@ -492,8 +492,10 @@ export class CloakEngine {
     this.#state[r] = CloakState.ENC;
     this.#unpin(r);
     if (m !== this.#mpn[r] || !(pm.state[g] & PageState.PRESENT)) {
-      // The plaintext frame vanished under us (the guest remapped or ballooned the GPPN): nothing
-      // to encrypt; the page's old metadata stays, so the next app access fails verification.
+      // The plaintext frame vanished under us (the GPPN was remapped): nothing to encrypt. A PT_RO
+      // page's last ciphertext is still its current content; a PT_RW page's is stale, so its
+      // version moves on and no old ciphertext verifies again (the next app access fails).
+      if (st === CloakState.PT_RW && this.#version[r] > 0) this.#version[r]++;
       pm.state[g] &= ~PageState.CLOAKED;
       return;
     }
