@@ -9,6 +9,7 @@ import { checkInt, InvariantError, PAGE_SHIFT, PAGE_SIZE, TerraError, type Mpn }
 
 /** Frames per slab (16 MiB slabs). */
 export const SLAB_FRAMES = 4096;
+/** log2 of {@link SLAB_FRAMES}. */
 export const SLAB_SHIFT = 12;
 const SLAB_MASK = SLAB_FRAMES - 1;
 

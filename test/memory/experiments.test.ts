@@ -28,4 +28,12 @@ describe('esx-* experiments (quick mode, fixed seed)', () => {
     expect(Math.max(...s) - Math.min(...s)).toBeLessThan(1);
     expect(o.rows[9].sharedPct).toBeGreaterThan(60);
   });
+  it('E2 with real guests (our guest kernel + memhog): reclaimed grows linearly with VMs', async () => {
+    const r = await findExperiment('esx-sharing-vms')!.run({ seed: 2, quick: true });
+    const rows = (r.ours as { realGuests: { rows: { reclaimedMB: number }[] } }).realGuests.rows;
+    expect(rows[0].reclaimedMB).toBeGreaterThan(0.9);
+    const d1 = rows[1].reclaimedMB - rows[0].reclaimedMB, d2 = rows[2].reclaimedMB - rows[1].reclaimedMB;
+    expect(d1).toBeGreaterThan(1.9);
+    expect(Math.abs(d1 - d2)).toBeLessThan(0.1);
+  });
 });
