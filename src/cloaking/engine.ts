@@ -495,7 +495,7 @@ export class CloakEngine {
       // The plaintext frame vanished under us (the GPPN was remapped): nothing to encrypt. A PT_RO
       // page's last ciphertext is still its current content; a PT_RW page's is stale, so its
       // version moves on and no old ciphertext verifies again (the next app access fails).
-      if (st === CloakState.PT_RW && this.#version[r] > 0) this.#version[r]++;
+      if (st === CloakState.PT_RW) this.#version[r]++;
       pm.state[g] &= ~PageState.CLOAKED;
       return;
     }
