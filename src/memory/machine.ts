@@ -124,7 +124,8 @@ export class MachineMemory {
   }
 
   #release(m: number): void {
-    this.bytes(m as Mpn).fill(0);
+    const w = (m & SLAB_MASK) << (PAGE_SHIFT - 2);
+    this.slabs32[m >>> SLAB_SHIFT]!.fill(0, w, w + PAGE_SIZE / 4);
     this.#zeroed++;
     this.flags[m] = 0;
     this.owner[m] = OWNER_NONE;
