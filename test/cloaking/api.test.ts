@@ -149,3 +149,33 @@ describe('realRandomness', () => {
     expect(cts[0]).not.toBe(cts[1]);
   });
 });
+
+describe('a plaintext frame that vanishes', () => {
+  it('cannot be replaced by the page’s previous ciphertext (no silent rollback)', () => {
+    let seen: Uint8Array | undefined;
+    const prog: ProgramFn = function* (p) {
+      p.write(VA, new Uint8Array(4096).fill(0xa));
+      yield* p.syscall(SYS.getpid); // K encrypts v1 and snapshots it
+      p.write(VA, new Uint8Array(4096).fill(0xb)); // PT_RW, newer data
+      yield* p.syscall(SYS.getpid); // the host drops the frame; K puts v1 back
+      seen = p.read(VA, 4096);
+      return 0;
+    };
+    const w = bootCloaked({ programs: { prog } });
+    let snap: Uint8Array | undefined;
+    w.kernel.adversary = {
+      afterTrap(t, k) {
+        if (t.kind !== 'syscall') return;
+        const g = k.gppnOf(k.proc(t.tid).root, VA);
+        if (!snap) snap = k.readPage(g);
+        else {
+          w.host.memory.unmap(w.vm, g as never);
+          k.writePage(g, snap);
+        }
+      },
+    };
+    w.run();
+    expect(seen).toBeUndefined();
+    expect(String(w.kernel.exited.get(1))).toMatch(/^killed:(INTEGRITY_VIOLATION|REPLAY_DETECTED)$/);
+  });
+});
