@@ -495,5 +495,57 @@ const flt06: AttackScenario = {
   },
 };
 
+// ───────────────────────────── STO-07 ─────────────────────────────
+
+const sto07: AttackScenario = {
+  id: 'STO-07',
+  area: 'STO',
+  attack: 'Untrusted storage (a) misdirects a volume-metadata page write to the neighbouring page, (b) acknowledges one but never persists it, (c) later returns an older version of a metadata page.',
+  expected: 'Checksums detect all three for metadata: the volume refuses to open (CORRUPT) and the checker repairs derived state; acknowledged data is not silently lost.',
+  run(seed) {
+    const found: string[] = [];
+    for (const fault of ['misdirect', 'lost', 'stale'] as const) {
+      const { store, vol } = newVolume();
+      const L = vol.layout;
+      const f = vol.create(1, 'f', { size: 4 * FILE });
+      vol.writeAt(1, f, 0, contentBlock(seed, 'A'));
+      const rcPage = L.metaStart + L.rcOff; // first refcount page: changes with every allocation
+      const old = store.read(rcPage, 4096);
+      vol.writeAt(1, f, FILE, contentBlock(seed, 'B')); // allocation: refcount page changes
+      let armed = true, inHook = false;
+      store.beforeWrite = (off, data) => {
+        if (inHook || !armed || fault === 'stale') return;
+        const covers = off <= rcPage && off + data.length >= rcPage + 4096 && off >= L.metaStart;
+        if (!covers) return;
+        armed = false;
+        // Everything but the refcount page is written as intended.
+        inHook = true;
+        if (rcPage > off) store.write(off, data.subarray(0, rcPage - off));
+        if (off + data.length > rcPage + 4096) store.write(rcPage + 4096, data.subarray(rcPage + 4096 - off));
+        // misdirect: the refcount page lands one page later; lost: it lands nowhere.
+        if (fault === 'misdirect') store.write(rcPage + 4096, data.subarray(rcPage - off, rcPage - off + 4096));
+        inHook = false;
+        return false;
+      };
+      vol.writeAt(1, f, 2 * FILE, contentBlock(seed, 'C')); // faulted (a, b) metadata transaction
+      store.beforeWrite = undefined;
+      if (fault === 'stale') store.write(rcPage, old);
+      try {
+        ClusterVolume.open(store);
+        return leaked(`${fault}: the volume opened with inconsistent metadata`);
+      } catch (e) {
+        if (!(e instanceof TerraError) || e.code !== 'CORRUPT') throw e;
+      }
+      const rep = checkVolume(store, { repair: true });
+      if (!rep.ok) return leaked(`${fault}: the checker could not repair`);
+      const v = ClusterVolume.open(store);
+      if (!bytesEqual(v.readAt(f, 0, SUB_SIZE), contentBlock(seed, 'A')) || !bytesEqual(v.readAt(f, 2 * FILE, SUB_SIZE), contentBlock(seed, 'C')))
+        return leaked(`${fault}: acknowledged data lost after repair`);
+      found.push(fault);
+    }
+    return { outcome: 'detected', detail: `${found.join(', ')}: metadata page checksum mismatch → CORRUPT on open, refcounts rebuilt by the checker (residual: a consistent rollback of a page together with its checksum page, and faults in non-cloaked data blocks, are not detected)` };
+  },
+};
+
 /** Storage and vIC threat scenarios. */
-export const storageAttacks: readonly AttackScenario[] = [sto01, sto03, sto04, sto05, sto06, sto08, sto09, flt05, flt06, flt09];
+export const storageAttacks: readonly AttackScenario[] = [sto01, sto03, sto04, sto05, sto06, sto07, sto08, sto09, flt05, flt06, flt09];
