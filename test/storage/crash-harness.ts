@@ -42,7 +42,7 @@ export async function crashTrial(dir: string, script: string, seed: number): Pro
   store.close();
   // Odd seeds: the parent kills after a random number of output lines; even seeds: the child kills
   // itself before a random store write (so commits are cut in the middle too).
-  const selfKill = seed % 2 === 0 ? 1 + rng.int(1500) : 0;
+  const selfKill = seed % 2 === 0 ? 50 + rng.int(1500) : 0;
   const killAfter = selfKill ? Infinity : 20 + rng.int(400);
   const lines: string[] = [];
   await new Promise<void>((resolve, reject) => {
