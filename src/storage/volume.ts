@@ -915,9 +915,25 @@ export class ClusterVolume {
       const keep = Math.ceil(n / BLOCK_SIZE);
       for (let fb = keep; fb < MAX_FILE_BLOCKS; fb++) this.#dropBlock(i, fb);
       const tailEnd = Math.min(old, keep * BLOCK_SIZE);
-      if (keep > 0 && n < tailEnd && this.#map(i, keep - 1) !== 0) this.#writeRange(i, n, new Uint8Array(tailEnd - n));
+      if (keep > 0 && n < tailEnd) this.#zeroTail(i, keep - 1, n - (keep - 1) * BLOCK_SIZE, tailEnd - (keep - 1) * BLOCK_SIZE);
     }
     this.#setF64(this.#inoBase(i) + 8, n);
+  }
+
+  /** Zeroes bytes [from, to) of file block `fb` without allocating holes (COW-aware). */
+  #zeroTail(ino: number, fb: number, from: number, to: number): void {
+    const p = this.#map(ino, fb);
+    if (p === 0) return;
+    if (!(p & SPLIT)) {
+      this.#writeRange(ino, fb * BLOCK_SIZE + from, new Uint8Array(to - from));
+      return;
+    }
+    const pb = p & LOW30;
+    for (let q = from; q < to; ) {
+      const j = q >>> 12, inSub = q & (SUB_SIZE - 1), t = Math.min(to - q, SUB_SIZE - inSub);
+      if (this.#pb[pb * SUBS_PER_BLOCK + j] !== 0) this.#writeSub(pb, j, inSub, new Uint8Array(t));
+      q += t;
+    }
   }
 
   /** Appends `data` to `ino` (held by `host`) atomically: the new size commits with the data. Returns the old size. */

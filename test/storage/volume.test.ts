@@ -212,3 +212,21 @@ describe('reference model (differential, with dedup and reopen)', () => {
     expect(st.blocksHashed).toBe(128);
   });
 });
+
+describe('setSize', () => {
+  it('shrinking frees blocks and zeroes the tail without allocating holes; growing reads zeros', () => {
+    const { vol } = smallVolume();
+    const f = vol.create(1, 'f', { size: 3 * BLOCK_SIZE });
+    vol.writeAt(1, f, 0, new Uint8Array(2 * BLOCK_SIZE).fill(9));
+    const used = vol.usedUnits();
+    vol.setSize(1, f, BLOCK_SIZE + 4096 + 100);
+    expect(vol.usedUnits()).toBe(used); // the second block is kept (partially), nothing new allocated
+    vol.setSize(1, f, 3 * BLOCK_SIZE);
+    const back = vol.readAt(f, BLOCK_SIZE, 8192);
+    expect(back.subarray(0, 4196).every((x) => x === 9)).toBe(true);
+    expect(back.subarray(4196).every((x) => x === 0)).toBe(true);
+    vol.setSize(1, f, 0);
+    expect(vol.usedUnits()).toBe(0);
+    expect(checkVolume(vol).findings).toEqual([]);
+  });
+});
