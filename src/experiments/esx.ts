@@ -456,7 +456,13 @@ const E7: Experiment = {
     const vms = sizes.map((mb, i) => {
       const pages = pagesOf(mb);
       esx.addVm((i + 1) as VmId, pages, { min: Math.floor(pages / 2), max: pages, shares: pages });
-      return { vm: (i + 1) as VmId, pages, order: Array.from({ length: pages }, (_, k) => pages - 1 - k) };
+      // The guest gives its free pages first (between its applications' data and the OS image),
+      // then application pages (which it pages to its own swap); never the OS image.
+      const os = Math.floor(pages * 0.9), ws = Math.floor(pages * (i === 4 ? 0.05 : 0.85));
+      const order: number[] = [];
+      for (let g = os - 1; g >= ws; g--) order.push(g);
+      for (let g = ws - 1; g >= 0; g--) order.push(g);
+      return { vm: (i + 1) as VmId, pages, order };
     });
     const rng = createSimContext({ seed }).rng.fork('e7');
     const stateSeconds: Record<string, number> = { high: 0, soft: 0, hard: 0, low: 0 };
@@ -466,22 +472,26 @@ const E7: Experiment = {
     let peakSaved = 0;
     const seconds = quick ? 600 : 1800;
     const bootEnd = 20;
-    const loadEnd = 80;
+    const loadStart = 90; // applications start after the (late) balloon drivers
+    const loadEnd = 150;
     let sqlIdleMin = Infinity;
     for (let t = 0; t < seconds; t++) {
       for (const [i, v] of vms.entries()) {
         const p = mm.pmap(v.vm);
         if (t < bootEnd) {
-          // Windows zeroes all its memory at boot (fast: ≈ 74 MB/s in aggregate, faster than the scanner).
+          // Windows zeroes all its memory at boot (fast: ≈ 74 MB/s in aggregate, faster than the
+          // scanner) and loads its OS: the top 10 % of memory, half of it the same image in every VM.
           const per = Math.ceil(v.pages / bootEnd);
-          for (let g = t * per; g < Math.min(v.pages, (t + 1) * per); g++) put(mm, v.vm, g, 0);
+          const os = Math.floor(v.pages * 0.9);
+          for (let g = t * per; g < Math.min(v.pages, (t + 1) * per); g++) put(mm, v.vm, g, g < os ? 0 : g % 2 ? 7_000_000 + g - os : 8_000_000 + v.vm * 100_000 + g);
           continue;
         }
-        // Applications load their data (busy VMs: 95 % of memory; SQL Server 5 % until a long query
+        if (t < loadStart) continue;
+        // Applications load their data (busy VMs: 85 % of memory, below the OS image; SQL Server 5 % until a long query
         // starts at 2/3 of the run, then 70 %), then keep touching it.
-        const active = i === 4 ? (t > (2 * seconds) / 3 ? 0.7 : 0.05) : 0.95;
+        const active = i === 4 ? (t > (2 * seconds) / 3 ? 0.7 : 0.05) : 0.85;
         const ws = Math.floor(v.pages * active);
-        const fillPerSec = Math.ceil(ws / (loadEnd - bootEnd));
+        const fillPerSec = Math.ceil(ws / (loadEnd - loadStart));
         let filled = 0;
         for (let g = 0; g < ws && filled < fillPerSec; g++) {
           if (p.state[g] & PageState.BALLOONED || (p.state[g] & PageState.PRESENT && !(p.state[g] & PageState.SHARED))) continue;
@@ -523,7 +533,7 @@ const E7: Experiment = {
         scale,
         virtualSeconds: seconds,
       },
-      notes: 'Workloads are synthetic working sets (95 % of memory for the four busy VMs; SQL 5 % until a query); the 160 MB of overhead is reserved at admission but not consumed, so our machine has the full 1 GB for guests.',
+      notes: 'Workloads are synthetic working sets (an OS image in the top 10 % of each VM, half identical across VMs; 85 % of memory for the four busy VMs\' applications; SQL 5 % until a query); the 160 MB of overhead is reserved at admission but not consumed, so our machine has the full 1 GB for guests.',
     };
   },
 };
