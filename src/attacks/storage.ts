@@ -13,6 +13,7 @@ import {
   SUB_SIZE,
   VirtualDisk,
   VirtualScsiController,
+  faultyInterruptSink,
   bytesEqual,
   checkVolume,
   computeLayout,
@@ -284,14 +285,7 @@ function vicRig(seed: number, opts: { drop?: number; dup?: number; vic?: Record<
     jitterNs: opts.jitterNs ?? 30_000,
     ...(opts.resignalNs !== undefined ? { resignalNs: opts.resignalNs } : {}),
     vic: { iopsThreshold: 0, ...(opts.vic ?? {}) },
-    sink: {
-      raise: () => {
-        const r = fault.float();
-        if (opts.drop && r < opts.drop) return;
-        isr();
-        if (opts.dup && r >= 1 - opts.dup) isr();
-      },
-    },
+    sink: faultyInterruptSink({ raise: isr }, fault, { drop: opts.drop ?? 0, duplicate: opts.dup ?? 0 }).sink,
   });
   return { ctx, ctl, seen };
 }

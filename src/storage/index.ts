@@ -47,6 +47,7 @@ export { checkVolume, type VolumeReport, type Finding, type CheckOptions } from 
 export { crc32 } from './crc32.js';
 export {
   VirtualScsiController,
+  faultyInterruptSink,
   VirtualDisk,
   RamDisk,
   DEFAULT_VIC,

@@ -22,6 +22,7 @@ import {
   checkBool,
   checkBytes,
   checkInt,
+  checkNumber,
   checkObject,
   checkOneOf,
   err,
@@ -38,6 +39,44 @@ export const SECTOR_SIZE = 512;
 /** Where the controller delivers interrupts (the TVMM wires it to the guest kernel). */
 export interface InterruptSink {
   raise(vector: number): void;
+}
+
+/**
+ * A fault-injecting sink (threats FLT-09): drops a fraction `drop` and duplicates a fraction
+ * `duplicate` of interrupts before passing them to `inner`, drawing from the seeded `rng`.
+ * Returns the sink and its counters.
+ */
+export function faultyInterruptSink(
+  inner: InterruptSink,
+  rng: { float(): number },
+  opts: { drop?: number; duplicate?: number } = {},
+): { sink: InterruptSink; counts: { raised: number; dropped: number; duplicated: number } } {
+  checkObject('inner', inner);
+  if (typeof inner.raise !== 'function') throw new TypeError('inner.raise must be a function');
+  checkObject('rng', rng);
+  if (typeof rng.float !== 'function') throw new TypeError('rng.float must be a function');
+  checkObject('opts', opts);
+  const drop = opts.drop === undefined ? 0 : checkNumber('drop', opts.drop, 0, 1);
+  const dup = opts.duplicate === undefined ? 0 : checkNumber('duplicate', opts.duplicate, 0, 1);
+  const counts = { raised: 0, dropped: 0, duplicated: 0 };
+  return {
+    counts,
+    sink: {
+      raise(vector: number) {
+        counts.raised++;
+        const r = rng.float();
+        if (r < drop) {
+          counts.dropped++;
+          return;
+        }
+        inner.raise(vector);
+        if (r >= 1 - dup) {
+          counts.duplicated++;
+          inner.raise(vector);
+        }
+      },
+    },
+  };
 }
 
 /** A sector-addressed device behind a controller. */
