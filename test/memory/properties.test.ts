@@ -2,7 +2,8 @@
  * Property tests (fast-check, fixed seeds) of the ESX memory manager against a reference model:
  * P4 frame conservation (refcount = mappings, used ≤ frames, freed frames zero on reuse), P5 no write
  * lands on a shared frame (hash recorded at merge constant), ballooned GPPNs have no frame unless
- * popped, swap round trips keep bytes, and every merge compared bytes first (run with a deliberately
+ * popped, swap round trips keep bytes, P7 frames reachable from two VMs are shared and inside one
+ * sharing domain, and every merge compared bytes first (run with a deliberately
  * weak hash so that a merge without a compare would corrupt the model).
  */
 import { describe, expect, it } from 'vitest';
@@ -47,7 +48,7 @@ function runOps(ops: Op[], weak: boolean): void {
   });
   for (const v of VMS) {
     esx.addVm(v, PAGES);
-    esx.setSharingDomain(v, 'all');
+    if (v !== VMS[2]) esx.setSharingDomain(v, 'ab'); // VM 3 stays in its own (default) domain
     esx.setBalloonTarget(v, 6);
   }
   const model = VMS.map(() => new Array<number>(PAGES).fill(-1)); // -1 = zero page
@@ -96,6 +97,20 @@ function runOps(ops: Op[], weak: boolean): void {
     expect(inv.violations).toEqual([]);
     expect(inv.framesUsed).toBeLessThanOrEqual(frames);
     expect(esx.sharing.verifySharedFrames()).toEqual([]);
+    // P7 isolation: a frame reachable from two VMs is shared and both are in one sharing domain.
+    const owners = new Map<number, Set<number>>();
+    for (const v of VMS) {
+      const p = mm.pmap(v);
+      for (let g = 0; g < PAGES; g++) if (p.state[g] & PageState.PRESENT) {
+        let set = owners.get(p.mpn[g]);
+        if (!set) owners.set(p.mpn[g], (set = new Set()));
+        set.add(v);
+      }
+    }
+    for (const [f, set] of owners) if (set.size > 1) {
+      expect(machine.flags[f] & FrameFlag.SHARED).toBeTruthy();
+      expect(set.has(VMS[2])).toBe(false);
+    }
     // Ballooned GPPNs have no frame.
     for (const v of VMS) {
       const p = mm.pmap(v);
