@@ -89,6 +89,10 @@ export interface EsxVmStats {
   fastCurrent: number;
   balloon: BalloonStats;
   blocked: boolean;
+  /** Virtual ns this VM was stalled in synchronous reclamation (a PSI-like "memory some" total). */
+  stallNs: number;
+  /** Pages of this VM paged out synchronously while it (or another VM) allocated. */
+  syncReclaimedPages: number;
 }
 
 /** Global metrics. */
@@ -117,6 +121,8 @@ interface VmRec {
   allocsSinceTick: number;
   periodStart: number;
   deficitSince: number;
+  stallNs: number;
+  syncReclaimed: number;
 }
 
 /** The ESX memory scheduler over one memory manager. */
@@ -255,7 +261,7 @@ export class EsxMemory {
       reserved = false;
       this.mm.ctx.trace.emit('memory', 'admission.unreserved', vm, { pages });
     }
-    const r: VmRec = { cfg, reserved, target: cfg.max, resident: 0, allocsSinceTick: 0, periodStart: 0, deficitSince: -1 };
+    const r: VmRec = { cfg, reserved, target: cfg.max, resident: 0, allocsSinceTick: 0, periodStart: 0, deficitSince: -1, stallNs: 0, syncReclaimed: 0 };
     this.#vms.set(vm, r);
     this.#startSampling(vm, r);
   }
@@ -465,9 +471,15 @@ export class EsxMemory {
       this.#s.syncReclaims++;
       let got = this.swap.pageOut(victim, 16);
       if (got === 0 && victim !== vm) got = this.swap.pageOut(vm, 16);
-      if (got > 0) this.mm.ctx.clock.advance(this.mm.ctx.costs.swapPage);
+      if (got > 0) {
+        this.mm.ctx.clock.advance(this.mm.ctx.costs.swapPage);
+        if (r) r.stallNs += this.mm.ctx.costs.swapPage;
+      }
       const rv = this.#vms.get(victim);
-      if (rv) rv.resident -= got;
+      if (rv) {
+        rv.resident -= got;
+        rv.syncReclaimed += got;
+      }
     } finally {
       this.#inReclaim = false;
     }
@@ -496,7 +508,7 @@ export class EsxMemory {
     return {
       config: r.cfg, target: r.target, resident, sharedPpns: shared, ballooned, swapped,
       activeFraction: e.active, slow: e.slow, fast: e.fast, fastCurrent: e.fastCurrent,
-      balloon: this.balloon.stats(vm), blocked: this.blocked(vm),
+      balloon: this.balloon.stats(vm), blocked: this.blocked(vm), stallNs: r.stallNs, syncReclaimedPages: r.syncReclaimed,
     };
   }
 

@@ -146,6 +146,9 @@ describe('the low state blocks VMs above target', () => {
     expect(esx.vmStats(V1).swapped).toBeGreaterThan(swappedBefore);
     expect(ctx.clock.now - t0).toBeGreaterThanOrEqual(ctx.costs.swapPage);
     expect(esx.stats().syncReclaims).toBeGreaterThan(0);
+    expect(esx.vmStats(V1).stallNs).toBeGreaterThanOrEqual(ctx.costs.swapPage);
+    expect(esx.vmStats(V1).syncReclaimedPages).toBeGreaterThan(0);
+    expect(esx.vmStats(V2).stallNs).toBe(0);
     expect(machine.used).toBeLessThanOrEqual(machine.frames);
     expect(esx.reclaim.stats().transitions).toBeGreaterThan(0);
   });
