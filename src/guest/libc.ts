@@ -23,7 +23,7 @@ const dec = new TextDecoder();
 /** Reserves `n` bytes (8-aligned) of scratch for the duration of `body`. */
 function* withScratch<T>(p: Proc, n: number, body: (addr: number) => Sys<T>): Sys<T> {
   const at = depth.get(p) ?? 0;
-  const size = (n + 7) & ~7;
+  const size = ((n + 7) & ~7) >>> 0;
   if (at + size > SCRATCH_BYTES) throw new RangeError(`libc scratch exhausted (${at + size} > ${SCRATCH_BYTES} bytes)`);
   depth.set(p, at + size);
   try {
@@ -168,7 +168,7 @@ export function* brk(p: Proc, addr: number): Sys<number> {
 /** A bump allocator over brk: returns the address of `n` fresh bytes (8-aligned) or -ENOMEM. */
 export function* malloc(p: Proc, n: number): Sys<number> {
   const cur = yield* brk(p, 0);
-  const start = (cur + 7) & ~7;
+  const start = ((cur + 7) & ~7) >>> 0;
   const got = yield* brk(p, start + n);
   return got >= start + n ? start : -12;
 }

@@ -172,7 +172,7 @@ export class RogueKernel implements GuestOs {
       const h = this.adversary.onFault?.(root, gva, write, this);
       if (h !== undefined) return h;
       if (kind !== 'not-present' || gva >= USER_LAYOUT.kernelBase || gva < PAGE_SIZE) return false; // user pages are demand-mapped, also on copy_to_user
-      this.map(root, gva & ~(PAGE_SIZE - 1));
+      this.map(root, (gva & ~(PAGE_SIZE - 1)) >>> 0);
       return true;
     });
     for (const prog of this.programs) this.spawn(prog);

@@ -168,7 +168,7 @@ export class Executor {
     n.faultHandler = t.domain === KERNEL_DOMAIN || !hooks?.onTrap ? handler : (gva, write, kind) => {
       hooks.onTrap!(this.vm, t.tid, t.regs, 'fault');
       try {
-        return handler(gva & ~0xfff, write, kind);
+        return handler((gva & ~0xfff) >>> 0, write, kind);
       } finally {
         hooks.onResume?.(this.vm, t.tid, t.regs);
       }
