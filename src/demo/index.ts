@@ -7,6 +7,7 @@ import type { ReportData } from '../report/index.js';
 import type { TraceEvent } from '../sim/index.js';
 import { partitionStage } from './partition.js';
 import { attestStage } from './attest.js';
+import { memoryStage } from './memory.js';
 import type { DemoSummaryRow, StageResult } from './types.js';
 
 export type { DemoSummaryRow, StageResult } from './types.js';
@@ -15,6 +16,7 @@ export type { DemoSummaryRow, StageResult } from './types.js';
 export const DEMO_STAGES: readonly { id: string; run: (seed: number) => StageResult | Promise<StageResult> }[] = [
   { id: 'partition', run: partitionStage },
   { id: 'attest', run: attestStage },
+  { id: 'memory', run: memoryStage },
 ];
 
 /** The demo's result. */
@@ -42,10 +44,8 @@ export async function runDemo(seed: number, onStage?: (id: string, i: number, n:
     subtitle: 'Terra partitions and attestation · Overshadow cloaking · ESX memory · DeDe · vIC',
     seed,
     generator: 'terracloak 0.1.0',
-    summary: [
-      ...summary.map((r) => ({ label: `${r.stage}: ${r.mechanism}`, value: r.result, status: r.ok ? ('ok' as const) : ('bad' as const) })),
-    ],
     ...Object.assign({}, ...stages.map((s) => ({ ...s.report, summary: undefined }))),
+    summary: summary.map((r) => ({ label: `${r.stage}: ${r.mechanism}`, value: r.result, status: r.ok ? ('ok' as const) : ('bad' as const) })),
     notes: stages.flatMap((s) => [`${s.title}`, ...s.lines.map((l) => `  ${l}`)]),
   };
   return { seed, stages, summary, ok, report: JSON.parse(JSON.stringify(report)) as ReportData, traces: stages.map((s) => ({ stage: s.id, events: s.events, digest: s.traceDigest })) };

@@ -7,7 +7,7 @@ import { main } from '../../src/cli/main.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '', err = '';
-  const code = await main(argv, (s) => void (out += s), (s) => void (err += s));
+  const code = await main(argv, (s) => ((out += s), true), (s) => ((err += s), true));
   return { code, out, err };
 }
 
@@ -36,6 +36,7 @@ describe('terracloak CLI', () => {
     expect(ta).toBe(readFileSync(b, 'utf8'));
     expect(JSON.parse(ta).traceEvents.length).toBeGreaterThanOrEqual(100);
     expect(readFileSync(rep, 'utf8')).toContain('id="attestation"');
+    expect(readFileSync(rep, 'utf8')).toContain('<svg');
   });
 
   it('a scenario with a wrong field exits non-zero naming the field', async () => {
