@@ -8,6 +8,7 @@ import type { TraceEvent } from '../sim/index.js';
 import { partitionStage } from './partition.js';
 import { attestStage } from './attest.js';
 import { memoryStage } from './memory.js';
+import { cloakStage } from './cloak.js';
 import type { DemoSummaryRow, StageResult } from './types.js';
 
 export type { DemoSummaryRow, StageResult } from './types.js';
@@ -16,6 +17,7 @@ export type { DemoSummaryRow, StageResult } from './types.js';
 export const DEMO_STAGES: readonly { id: string; run: (seed: number) => StageResult | Promise<StageResult> }[] = [
   { id: 'partition', run: partitionStage },
   { id: 'attest', run: attestStage },
+  { id: 'cloak', run: cloakStage },
   { id: 'memory', run: memoryStage },
 ];
 
