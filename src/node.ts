@@ -1,6 +1,8 @@
 /**
  * `terracloak/node`: Node.js-only additions. The core entry (src/index.ts) imports no Node module
- * so that it runs in browsers; this entry adds the node:crypto provider.
+ * so that it runs in browsers; this entry adds the node:crypto provider (byte-identical to noble),
+ * the file-backed cluster-volume store and the file-backed host swap store.
  */
-/** The node:crypto CryptoProvider (byte-identical to nobleProvider) and its HChaCha20 helper. */
 export { nodeProvider, hchacha20 } from './crypto/node.js';
+export * from './storage/node.js';
+export * from './memory/node.js';
