@@ -139,7 +139,7 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
       tau: mem.idleTax,
       sharingEnabled: mem.sharing,
       autoBalloon: mem.ballooning,
-      balloonTimeoutNs: mem.swap ? 250 * NS_PER_MS : Number.MAX_SAFE_INTEGER,
+      balloonTimeoutNs: mem.swap ? 500 * NS_PER_MS : Number.MAX_SAFE_INTEGER,
       sharing: perTick === undefined ? { perVmPagesPerScan: 2048, systemPagesPerScan: 8192 } : { perVmPagesPerScan: perTick, systemPagesPerScan: perTick },
     });
     if (!mem.swap) notes.push(`host ${h.name}: swap: false — the memory manager never falls back to host swap for a slow balloon; admission control still reserves swap space, and the hard/low reclamation states may still swap as the last resort`);
@@ -184,7 +184,8 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
       run.push([exe, ...p.argv].join(' '));
       names.push(`${p.name}${p.cloaked ? ' (cloaked)' : ''}${p.startMs > 0 ? ` @${p.startMs}ms` : ''}`);
     });
-    const drivers: KernelDriver[] = mem.ballooning && !hog ? [new BalloonDriver()] : [];
+    // The driver polls at the memory daemon's tick so ballooning reacts within short virtual runs.
+    const drivers: KernelDriver[] = mem.ballooning && !hog ? [new BalloonDriver({ periodNs: TICK_NS, initialRate: 1024 })] : [];
     const kernel = new GuestKernel({ initArgv: run, drivers });
     const image = v.image !== undefined ? buildImage(P, imageContent(v.image), { name: v.image, blockSize: 4096 }) : undefined;
     const vmId = h.tvmm.createVm({ name: v.name, kind: v.kind, memoryMiB: v.memoryMiB, vcpus: v.vcpus, guest: kernel, programs: { ...BUILTIN_PROGRAMS, ...programs }, ...(image ? { image } : {}) });
