@@ -252,6 +252,7 @@ export class GuestFs {
 
   /** Truncates to zero: drops cached pages and frees blocks. */
   truncate(ino: number): void {
+    this.#epoch++;
     for (const [k, c] of [...this.#cache]) {
       if (Math.floor(k / MAX_FILE_PAGES) === ino) {
         this.#cache.delete(k);
@@ -371,6 +372,7 @@ export class GuestFs {
     const key = ino * MAX_FILE_PAGES + idx;
     const c = this.#cache.get(key);
     if (c) return c.g;
+    this.#ioFailed.delete(key);
     let blk = 0;
     if (this.#disk) {
       blk = this.#bmap(ino, idx, false);
@@ -385,6 +387,88 @@ export class GuestFs {
     this.#cache.set(key, { g, dirty: false });
     this.stats.cachePages = this.#cache.size;
     return g;
+  }
+
+  // ------------------------------------------------------------ interrupt-driven reads
+
+  /** Reads queued on the disk's controller: tag → the page they fill and what it was for. */
+  readonly #inflight = new Map<number, { key: number; g: number; blk: number; epoch: number }>();
+  readonly #inflightKeys = new Set<number>();
+  /** Pages whose queued read failed: the next access reads them synchronously (and reports EIO there). */
+  readonly #ioFailed = new Set<number>();
+  /** Bumped by truncate: a read queued before it never lands in the cache. */
+  #epoch = 0;
+
+  /** Whether the disk has an asynchronous controller (interrupt-driven reads). */
+  get asyncIo(): boolean {
+    return typeof this.#disk?.submit === 'function' && typeof this.#disk.complete === 'function';
+  }
+
+  /** Reads queued and not yet completed. */
+  get readsInFlight(): number {
+    return this.#inflight.size;
+  }
+
+  /**
+   * Interrupt-driven read-ahead for pages `first…last` of `ino`: queues a read on the disk's
+   * controller for each page that is neither cached, in flight, nor a hole, each into a fresh page
+   * that enters the cache only when its completion arrives ({@link completeIo}). Returns how many
+   * pages of the range are in flight (0: every page can be had now through {@link page}), or a
+   * negative errno. With a synchronous disk it does nothing and returns 0. A full controller queue
+   * stops the queuing; pages not queued are read synchronously later.
+   */
+  prefetch(ino: number, first: number, last: number): number {
+    if (!this.asyncIo) return 0;
+    const d = this.#disk!;
+    let waiting = 0;
+    for (let idx = Math.max(0, first); idx <= Math.min(last, MAX_FILE_PAGES - 1); idx++) {
+      const key = ino * MAX_FILE_PAGES + idx;
+      if (this.#inflightKeys.has(key)) {
+        waiting++;
+        continue;
+      }
+      if (this.#cache.has(key) || this.#ioFailed.has(key)) continue;
+      const blk = this.#bmap(ino, idx, false);
+      if (blk < 0) return blk;
+      if (blk === 0) continue;
+      const g = this.#pg.alloc('cache');
+      if (g === undefined) break;
+      const tag = d.submit!('read', blk, 1, g * PAGE);
+      if (tag < 1) {
+        this.#pg.put(g);
+        break;
+      }
+      this.stats.diskReads++;
+      this.#inflight.set(tag, { key, g, blk, epoch: this.#epoch });
+      this.#inflightKeys.add(key);
+      waiting++;
+    }
+    return waiting;
+  }
+
+  /**
+   * The completion interrupt's work: polls the controller's completion ring and puts each finished
+   * read's page in the cache, unless the page was filled or truncated meanwhile (then the late copy
+   * is dropped). Returns the number of completions taken.
+   */
+  completeIo(): number {
+    if (!this.asyncIo) return 0;
+    const done = this.#disk!.complete!();
+    for (const c of done) {
+      const r = this.#inflight.get(c.tag);
+      if (!r) continue;
+      this.#inflight.delete(c.tag);
+      this.#inflightKeys.delete(r.key);
+      const ino = Math.floor(r.key / MAX_FILE_PAGES), idx = r.key % MAX_FILE_PAGES;
+      if (c.status < 0) this.#ioFailed.add(r.key);
+      if (c.status < 0 || r.epoch !== this.#epoch || this.#cache.has(r.key) || this.#bmap(ino, idx, false) !== r.blk) {
+        this.#pg.put(r.g);
+        continue;
+      }
+      this.#cache.set(r.key, { g: r.g, dirty: false });
+    }
+    this.stats.cachePages = this.#cache.size;
+    return done.length;
   }
 
   /** Marks a cached page dirty (written by write(2) or through a shared writable mapping). */

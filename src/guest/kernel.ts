@@ -11,6 +11,12 @@
  * Deviation from real fork: a program passes the child's body as the continuation of its fork
  * syscall (the TVMM runs it in the child); the parent gets the child's pid, the child starts that
  * body with a copy-on-write copy of the parent's address space.
+ *
+ * Disk IO is synchronous DMA (GuestDisk.read/write), except that read(2) on a root disk the TVMM
+ * fronted with an asynchronous controller (GuestDisk.submit/complete, e.g. a virtual SCSI controller
+ * with vIC, ATC'11) queues the missing pages, sleeps on the 'disk' channel and is re-executed when the
+ * controller's completion interrupt (GuestDisk.vector) has polled the ring into the page cache.
+ * Writes, swap, mmap faults and the loader keep the synchronous path.
  */
 import { ERRNO, LIBC_SCRATCH, MAP, O, PROT, SEEK, SIG, SYS, USER_LAYOUT, WAIT, waitStatusExited } from './abi.js';
 import type { KernelDriver, KernelServices } from './driver.js';
@@ -188,6 +194,8 @@ export class GuestKernel implements GuestOs {
   #armed: number[] = [];
   readonly #drivers: { d: KernelDriver; next: number }[] = [];
   readonly #vectorHandlers = new Map<number, () => void>();
+  /** Set by a syscall that returns BLOCK to choose its wait channel (e.g. 'disk'); read right after dispatch. */
+  #blockChan: string | undefined;
   readonly #handlers = new Map<number, { nr: number; fn: (p: Process, a: number[]) => SysResult }>();
   #access: KernelAccess | undefined;
   #services: KernelServices | undefined;
@@ -247,6 +255,13 @@ export class GuestKernel implements GuestOs {
         refs: (g) => this.#refs[g],
       }, fsDisk);
       const how = this.#fs.mount();
+      // Interrupt-driven root disk (the TVMM attached a controller): the completion interrupt polls
+      // the ring, fills the page cache and wakes every process sleeping on 'disk'.
+      if (this.#fs.asyncIo && fsDisk!.vector !== undefined && fsDisk!.vector !== TIMER_VECTOR) {
+        this.#vectorHandlers.set(fsDisk!.vector, () => {
+          if (this.#fs.completeIo() > 0) this.#wake('disk');
+        });
+      }
       platform.phys.store32(KHDR.fsSuperGppn, this.#fs.superGppn);
       const ip = this.#fs.inodeTablePages();
       platform.phys.store32(KHDR.fsInodePageCount, ip.length);
@@ -1045,6 +1060,17 @@ export class GuestKernel implements GuestOs {
     }
     if ((f.flags & 3) === O.WRONLY) return -ERRNO.EBADF;
     const size = this.#fs.size(f.ino);
+    if (this.#fs.asyncIo && count > 0 && f.offset < size) {
+      // Interrupt-driven IO: queue the range's missing pages, sleep on 'disk' until the completion
+      // interrupt has put them in the cache (the call is then re-executed from the start; nothing
+      // above has changed state), then copy out synchronously.
+      const w = this.#fs.prefetch(f.ino, Math.floor(f.offset / PAGE), Math.floor((Math.min(size, f.offset + count) - 1) / PAGE));
+      if (w < 0) return w;
+      if (w > 0) {
+        this.#blockChan = 'disk';
+        return BLOCK;
+      }
+    }
     let done = 0;
     while (done < count && f.offset + done < size) {
       const off = f.offset + done;
@@ -1502,9 +1528,10 @@ export class GuestKernel implements GuestOs {
         return;
       }
     }
+    this.#blockChan = undefined;
     const r = this.#dispatch(p, nr, args);
     if (r === BLOCK) {
-      const chan = nr === SYS.nanosleep ? 'timer' : nr === SYS.waitpid ? `wait:${p.pid}` : `pipe:${this.#files[p.fds[args[0]]]?.pipe ?? -1}`;
+      const chan = this.#blockChan ?? (nr === SYS.nanosleep ? 'timer' : nr === SYS.waitpid ? `wait:${p.pid}` : `pipe:${this.#files[p.fds[args[0]]]?.pipe ?? -1}`);
       this.#block(p, chan, nr, args);
       return;
     }
@@ -1515,9 +1542,10 @@ export class GuestKernel implements GuestOs {
   #step(p: Process): void {
     if (p.pending) {
       const { nr, args } = p.pending;
+      this.#blockChan = undefined;
       const r = this.#dispatch(p, nr, args);
       if (r === BLOCK) {
-        this.#block(p, p.chan ?? (nr === SYS.nanosleep ? 'timer' : nr === SYS.waitpid ? `wait:${p.pid}` : `pipe:${this.#files[p.fds[args[0]]]?.pipe ?? -1}`), nr, args);
+        this.#block(p, this.#blockChan ?? p.chan ?? (nr === SYS.nanosleep ? 'timer' : nr === SYS.waitpid ? `wait:${p.pid}` : `pipe:${this.#files[p.fds[args[0]]]?.pipe ?? -1}`), nr, args);
         return;
       }
       this.#finish(p, nr, args, r);

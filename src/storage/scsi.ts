@@ -312,6 +312,11 @@ export class VirtualScsiController {
     this.#rng = ctx.rng.fork(`scsi/${this.vmId}`);
   }
 
+  /** The completion interrupt vector (the TVMM's AsyncBlockController shape). */
+  get vector(): number {
+    return this.#vector;
+  }
+
   /** Commands in flight (CIF). */
   get inFlight(): number {
     return this.#inFlight;

@@ -11,6 +11,8 @@
 import { TerraError, checkBool, checkBytes, checkInt, checkObject, checkString } from '../sim/index.js';
 import { ClusterVolume, MAX_FILE_SIZE, SUB_SIZE } from './volume.js';
 import type { DedupEngine } from './dede.js';
+import { VirtualDisk, VirtualScsiController, type ControllerOptions } from './scsi.js';
+import type { SimContext } from '../sim/index.js';
 
 /** Bytes per block of a volume disk (the TVMM's 4 KiB block; one DeDe-hashed unit). */
 export const VDISK_BLOCK = SUB_SIZE;
@@ -124,6 +126,47 @@ export function volumeDisk(volume: ClusterVolume, fileName: string, opts: Volume
       closed = true;
       dedup?.flush(host, file);
       if (volume.info(file).lockHost === host) volume.unlock(host, file);
+    },
+  });
+}
+
+/** Whoever delivers a VM's virtual interrupts (the TVMM: `tvmm.raiseInterrupt(vm, vector)`), by shape. */
+export interface InterruptTarget {
+  raiseInterrupt(vm: number, vector: number): void;
+}
+
+/**
+ * The interrupt-driven path of a volume disk: a per-VM {@link VirtualScsiController} (command queue,
+ * completion ring, vIC coalescing, ATC'11) whose device is the disk's file (sector-addressed, written
+ * as the disk's host, so DeDe monitors its writes too) and whose interrupts go to VM `vmId` through
+ * `irq`. Attach it with `tvmm.attachController(vm, name, controller)` after attaching `disk` under
+ * the same name. TypeError/RangeError on bad options (see {@link ControllerOptions}).
+ */
+export function volumeController(
+  ctx: SimContext,
+  disk: VolumeBlockBackend,
+  irq: InterruptTarget,
+  vmId: number,
+  opts: Omit<ControllerOptions, 'vmId' | 'device' | 'sink'> = {},
+): VirtualScsiController {
+  checkObject('disk', disk);
+  if (!(disk.volume instanceof ClusterVolume)) throw new TypeError('disk must come from volumeDisk()');
+  checkObject('irq', irq);
+  if (typeof irq.raiseInterrupt !== 'function') throw new TypeError('irq.raiseInterrupt must be a function');
+  const vm = checkInt('vmId', vmId, 0, 0xffff);
+  checkObject('opts', opts);
+  return new VirtualScsiController(ctx, {
+    ...opts,
+    vmId: vm,
+    device: new VirtualDisk(disk.volume, disk.host, disk.ino),
+    sink: {
+      raise: (vector: number) => {
+        try {
+          irq.raiseInterrupt(vm, vector);
+        } catch (e) {
+          if (!(e instanceof TerraError)) throw e; // the VM is gone: nobody to interrupt
+        }
+      },
     },
   });
 }

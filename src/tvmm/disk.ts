@@ -18,6 +18,34 @@ export interface BlockBackend {
   flush?(): void;
 }
 
+/** Bytes per sector of an {@link AsyncBlockController} (SCSI: 512; one 4 KiB block is 8 sectors). */
+export const CONTROLLER_SECTOR = 512;
+
+/** One finished command in an {@link AsyncBlockController}'s completion ring. */
+export interface ControllerCompletion {
+  readonly tag: number;
+  readonly status: 'good' | 'check-condition';
+  /** Read data (`count` × 512 bytes) for a good read. */
+  readonly data?: Uint8Array;
+}
+
+/**
+ * An asynchronous block controller in front of a disk (interrupt-driven IO; src/storage's
+ * `VirtualScsiController` with vIC satisfies it by shape). Commands are in 512-byte sectors; the
+ * controller completes them later on the virtual clock, puts them in a completion ring the guest
+ * driver polls, and raises `vector` through an interrupt sink its creator wires to
+ * `Tvmm.raiseInterrupt(vm, vector)` (with vIC, one interrupt may cover several completions).
+ */
+export interface AsyncBlockController {
+  /** The completion interrupt vector (0…255; not the guest kernel's timer vector). */
+  readonly vector: number;
+  /** Queues a command: its tag, or `ok: false` when the queue is full (back-pressure). */
+  submit(cmd: { readonly op: 'read' | 'write'; readonly lba: number; readonly count: number; readonly data?: Uint8Array }):
+    { readonly ok: true; readonly value: number } | { readonly ok: false; readonly error: unknown };
+  /** Takes finished commands from the ring, each exactly once. */
+  poll(): readonly ControllerCompletion[];
+}
+
 /** Validates an IO request against a device of `blocks` blocks. */
 export function checkIo(blocks: number, lba: unknown, count: unknown, max = 256): { lba: number; count: number } {
   const l = checkInt('lba', lba, 0);

@@ -173,6 +173,24 @@ export interface GuestDisk {
   read(lba: number, count: number, gpa: number): number;
   /** Writes `count` blocks at `lba` from guest-physical memory at page-aligned `gpa`. Returns 0 or a negative errno. */
   write(lba: number, count: number, gpa: number): number;
+  /**
+   * Interrupt-driven IO, present only when the TVMM attached an asynchronous controller to this
+   * disk (`Tvmm.attachController`): the vector its completion interrupts arrive on.
+   */
+  readonly vector?: number;
+  /**
+   * Queues a transfer of `count` blocks at `lba` to or from page-aligned `gpa` and returns at once:
+   * a tag ≥ 1, or a negative errno (-16 EBUSY when the controller's queue is full, -5 EIO when the VM
+   * is not running). A write's bytes are taken from guest memory now; a read's land in guest memory
+   * when {@link GuestDisk.complete} hands back its completion. Present only with a controller.
+   */
+  submit?(op: 'read' | 'write', lba: number, count: number, gpa: number): number;
+  /**
+   * Polls the completion ring (the driver calls it from its interrupt handler; also safe without an
+   * interrupt): finished transfers, oldest first, each exactly once, with status 0 or -5 (EIO).
+   * Present only with a controller.
+   */
+  complete?(): readonly { readonly tag: number; readonly status: number }[];
 }
 
 /** What a guest OS implements. */

@@ -18,7 +18,7 @@ import { HCERR, type HypercallHandler } from './hypercalls.js';
 import { nextState, type VmAction } from './lifecycle.js';
 import { Vm, VM_KINDS, type VmInfo, type VmKind } from './vm.js';
 import { REGISTERS, REG, type RegisterName } from './vcpu.js';
-import { BLOCK_SIZE, checkIo, type BlockBackend } from './disk.js';
+import { BLOCK_SIZE, CONTROLLER_SECTOR, checkIo, type AsyncBlockController, type BlockBackend } from './disk.js';
 import type { AttestationService } from '../attestation/index.js';
 import type { GuestOs, GuestPlatform, ProgramFn, ThreadSpec } from './guest-interface.js';
 
@@ -181,6 +181,8 @@ export class Tvmm {
       vm.idle = false;
       vm.pendingIrqs.length = 0;
       vm.haltReason = undefined;
+      // Commands of the previous boot still in a controller complete into nothing (never into the new memory).
+      for (const c of this.#controllers.get(id)?.values() ?? []) c.pending.clear();
     }
     vm.state = next;
     this.sim.trace.emit('mgmt', a, id);
@@ -443,11 +445,13 @@ export class Tvmm {
             throw e;
           }
         };
+        const ctl = tvmm.#controllers.get(vm.id)?.get(name);
         return Object.freeze({
           name,
           blocks: backend.blocks,
           read: (lba: number, count: number, gpa: number) => dma(lba, count, gpa, false),
           write: (lba: number, count: number, gpa: number) => dma(lba, count, gpa, true),
+          ...(ctl ? tvmm.#asyncDisk(vm, phys, name, backend.blocks, ctl) : {}),
         });
       },
     };
@@ -455,6 +459,80 @@ export class Tvmm {
   }
 
   readonly #disks = new Map<number, Map<string, BlockBackend>>();
+  /** Asynchronous controllers by VM and disk name, with the guest DMA targets of their commands in flight. */
+  readonly #controllers = new Map<number, Map<string, { c: AsyncBlockController; pending: Map<number, { op: 'read' | 'write'; gpa: number; count: number }> }>>();
+
+  /**
+   * The interrupt-driven half of a guest disk (see GuestDisk.submit/complete): commands go to the
+   * controller in 512-byte sectors; a write's bytes are taken from guest memory at submission (the
+   * same DMA source as the synchronous path, so cloaked pages leave encrypted); a read's bytes are
+   * DMA'd into the guest page when the driver polls its completion. Issuing costs one VMM exit of
+   * virtual CPU time; the device latency runs on the virtual clock in the controller, overlapping
+   * with the guest's other work.
+   */
+  #asyncDisk(vm: Vm, phys: PhysView, name: string, blocks: number, ctl: { c: AsyncBlockController; pending: Map<number, { op: 'read' | 'write'; gpa: number; count: number }> }) {
+    const sim = this.sim;
+    const spb = BLOCK_SIZE / CONTROLLER_SECTOR;
+    return {
+      vector: ctl.c.vector,
+      submit: (op: 'read' | 'write', lba: number, count: number, gpa: number): number => {
+        const o = checkOneOf('op', op, ['read', 'write'] as const);
+        const io = checkIo(blocks, lba, count);
+        checkInt('gpa', gpa, 0, vm.pages * PAGE_SIZE - 1);
+        if (gpa % PAGE_SIZE !== 0) throw new RangeError('gpa must be page-aligned');
+        if (gpa + io.count * PAGE_SIZE > vm.pages * PAGE_SIZE) throw new RangeError('DMA beyond the VM memory');
+        if (vm.state !== 'running') return -5;
+        sim.clock.advance(sim.costs.exit);
+        const data = o === 'write' ? this.#dmaSource(vm.id, phys, gpa, io.count) : undefined;
+        const r = ctl.c.submit({ op: o, lba: io.lba * spb, count: io.count * spb, ...(data ? { data } : {}) });
+        if (!r.ok) return -16;
+        const tag = r.value;
+        if (!Number.isInteger(tag) || tag < 1 || ctl.pending.has(tag)) return -5;
+        ctl.pending.set(tag, { op: o, gpa, count: io.count });
+        sim.trace.emit('io', `disk.submit.${o}`, vm.id, { disk: name, lba: io.lba, count: io.count, tag });
+        return tag;
+      },
+      complete: (): readonly { tag: number; status: number }[] => {
+        const out: { tag: number; status: number }[] = [];
+        for (const c of ctl.c.poll()) {
+          const p = ctl.pending.get(c.tag);
+          if (!p) continue; // not issued through this VM's platform
+          ctl.pending.delete(c.tag);
+          let status = c.status === 'good' ? 0 : -5;
+          if (status === 0 && p.op === 'read') {
+            if (!(c.data instanceof Uint8Array) || c.data.length !== p.count * BLOCK_SIZE || vm.state !== 'running') status = -5;
+            else phys.write(p.gpa, c.data);
+          }
+          if (status < 0) sim.trace.emit('io', 'disk.io-error', vm.id, { disk: name, tag: c.tag });
+          out.push({ tag: c.tag, status });
+        }
+        return out;
+      },
+    };
+  }
+
+  /**
+   * Puts an asynchronous controller (e.g. src/storage's VirtualScsiController with vIC) in front of
+   * disk `name` of a VM, which must already be attached with {@link attachDisk} (the synchronous path
+   * stays for the guest's boot-time and synchronous IO). The guest driver then sees
+   * `GuestDisk.vector/submit/complete`. The controller raises its completion interrupts itself: wire
+   * its sink to `tvmm.raiseInterrupt(vm, controller.vector)`. Attach before the VM boots (the guest
+   * kernel looks its disks up at boot). NOT_FOUND without the disk; RangeError if it already has one.
+   */
+  attachController(vmId: VmId, name: string, controller: AsyncBlockController): void {
+    const vm = this.#vm(vmId);
+    checkString('name', name, { nonEmpty: true, max: 64 });
+    if (!this.#disks.get(vm.id)?.has(name)) throw new TerraError('NOT_FOUND', `no disk ${JSON.stringify(name)} on vm ${vmId}`);
+    checkObject('controller', controller);
+    checkInt('controller.vector', controller.vector, 0, 255);
+    checkFunction('controller.submit', controller.submit);
+    checkFunction('controller.poll', controller.poll);
+    let m = this.#controllers.get(vm.id);
+    if (!m) this.#controllers.set(vm.id, (m = new Map()));
+    if (m.has(name)) throw new RangeError(`disk ${JSON.stringify(name)} of vm ${vmId} already has a controller`);
+    m.set(name, { c: controller, pending: new Map() });
+    this.sim.trace.emit('mgmt', 'attach-controller', vm.id, { name, vector: controller.vector });
+  }
 
   /**
    * The bytes a disk write DMA reads from guest memory: the kernel view, except that a page holding
@@ -495,6 +573,7 @@ export class Tvmm {
     const vm = this.#vm(vmId);
     const m = this.#disks.get(vm.id);
     if (!m?.delete(checkString('name', name))) throw new TerraError('NOT_FOUND', `no disk ${JSON.stringify(name)} on vm ${vmId}`);
+    this.#controllers.get(vm.id)?.delete(name);
     vm.devices.delete(`disk:${name}`);
   }
 
