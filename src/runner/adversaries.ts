@@ -344,7 +344,6 @@ export function stageAdversary(spec: ScenarioAdversary, v: VictimContext): Stage
     }
     case 'balloon-hog': {
       let grabbed = 0;
-      let peakResident = 0;
       return {
         spec,
         hooks: {},
@@ -363,11 +362,14 @@ export function stageAdversary(spec: ScenarioAdversary, v: VictimContext): Stage
         },
         judge() {
           const s = v.esx.vmStats(v.vmId);
-          peakResident = Math.max(peakResident, s.resident);
           const max = s.config.max;
           if (grabbed === 0) return row('LEAKED', 'the hog never ran (nothing was judged)');
           if (s.resident > max) return row('LEAKED', `the hog holds ${s.resident} pages, more than its max ${max}`);
-          return row('blocked', `the hog wrote ${grabbed} free guest pages and ignored its balloon (${s.ballooned} pages ballooned); the memory manager held it to ${s.resident} resident pages (max ${max}, target ${s.target}, ${s.swapped} host-swapped)`);
+          const slack = Math.max(256, Math.ceil(s.target * 0.05));
+          if (s.resident > s.target + slack) return row('LEAKED', `the hog still holds ${s.resident} pages, above its allocation target ${s.target} (+${slack} slack): the memory manager did not take the difference back`);
+          const starved = v.tvmm.vms().filter((x) => x.id !== v.vmId && x.state === 'halted' && /MEMORY|SWAP/i.test(x.haltReason ?? ''));
+          if (starved.length) return row('LEAKED', `the hog ran other VMs out of memory: ${starved.map((x) => `${x.name} halted (${x.haltReason})`).join(', ')}`);
+          return row('blocked', `the hog wrote ${grabbed} free guest pages and ignored its balloon (${s.ballooned} pages ballooned); the memory manager held it to ${s.resident} resident pages (target ${s.target}, max ${max}) by host-swapping ${s.swapped} pages; no other VM ran out of memory`);
         },
       };
     }
