@@ -35,6 +35,8 @@ export interface VolumeDiskOptions {
 export interface VolumeBlockBackend {
   /** Capacity in 4 KiB blocks. */
   readonly blocks: number;
+  /** 4096: with it the backend is also an attestation `BlockDevice` by shape (the Terra image loader reads images through it). */
+  readonly blockSize: number;
   readonly volume: ClusterVolume;
   /** Inode of the backing file. */
   readonly ino: number;
@@ -102,6 +104,7 @@ export function volumeDisk(volume: ClusterVolume, fileName: string, opts: Volume
   };
   return Object.freeze({
     blocks,
+    blockSize: VDISK_BLOCK,
     volume,
     ino: file,
     host,
