@@ -44,6 +44,7 @@ export interface ScenarioVmResult {
   readonly name: string;
   readonly host: string;
   readonly kind: string;
+  readonly vcpus: number;
   readonly state: string;
   readonly haltReason?: string;
   readonly residentMiB: number;
@@ -130,17 +131,18 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     const mem = h.memory ?? { sharing: true, ballooning: true, swap: true, idleTax: 0.75 };
     const host = new Host({ seed: h.seed ?? seed, machineMiB: h.machineMiB, cpus: h.cpus });
     const tvmm = host.boot();
-    const perTick = mem.scanPagesPerSec === undefined ? undefined : Math.max(1, Math.round((mem.scanPagesPerSec * TICK_NS) / 1e9));
+    // scanPagesPerSec → pages per daemon tick (at least one unless the rate is 0, which stops the scanner).
+    const perTick = mem.scanPagesPerSec === undefined ? undefined : Math.max(mem.scanPagesPerSec > 0 ? 1 : 0, Math.round((mem.scanPagesPerSec * TICK_NS) / 1e9));
     const esx = attachEsx(tvmm, {
       overheadPages: 0,
       // Admission reserves swap for max − min of every VM (min is 0 at creation; setVmConfig follows).
       swapSlots: Math.max(1, vmsHere.reduce((n, v) => n + v.memoryMiB * MIB_PAGES, 0)),
       tickNs: TICK_NS,
       tau: mem.idleTax,
-      sharingEnabled: mem.sharing,
+      sharingEnabled: mem.sharing && perTick !== 0,
       autoBalloon: mem.ballooning,
       balloonTimeoutNs: mem.swap ? 500 * NS_PER_MS : Number.MAX_SAFE_INTEGER,
-      sharing: perTick === undefined ? { perVmPagesPerScan: 2048, systemPagesPerScan: 8192 } : { perVmPagesPerScan: perTick, systemPagesPerScan: perTick },
+      sharing: perTick === undefined ? { perVmPagesPerScan: 2048, systemPagesPerScan: 8192 } : { perVmPagesPerScan: Math.max(1, perTick), systemPagesPerScan: Math.max(1, perTick) },
     });
     if (!mem.swap) notes.push(`host ${h.name}: swap: false — the memory manager never falls back to host swap for a slow balloon; admission control still reserves swap space, and the hard/low reclamation states may still swap as the last resort`);
     const cloakNames = vmsHere.flatMap((v) => v.programs.map((p, j) => (p.cloaked ? alias(v.name, j, p.name) : undefined)).filter((x): x is string => x !== undefined));
@@ -256,7 +258,7 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
   const vmResults: ScenarioVmResult[] = vms.map((v) => {
     const info = v.h.tvmm.vm(v.vmId);
     return {
-      name: v.spec.name, host: v.h.name, kind: v.spec.kind, state: info.state,
+      name: v.spec.name, host: v.h.name, kind: v.spec.kind, vcpus: info.vcpus, state: info.state,
       ...(info.haltReason !== undefined ? { haltReason: info.haltReason } : {}),
       residentMiB: v.h.esx.vmStats(v.vmId).resident / MIB_PAGES,
       console: v.h.tvmm.consoleLines.filter((l) => l.vm === v.vmId).length,
@@ -277,7 +279,7 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     if (hostList.length > 1) notes.push(`memory: the reclamation-state bands are host ${hostList[0].name}'s; machineMiB is the sum over ${hostList.length} hosts`);
     measurements.memory = {
       machineMiB,
-      hosts: hostList.map((h) => ({ host: h.name, machineMiB: h.spec.machineMiB, state: h.esx.stats().state, transitions: h.esx.stats().transitions, states: stateBandsFromTrace(h.host.sim.trace.events(), endNs, { unit: 'ms' }) })),
+      hosts: hostList.map((h) => ({ host: h.name, machineMiB: h.spec.machineMiB, cpus: h.spec.cpus, idleTax: h.esx.stats().tau, state: h.esx.stats().state, transitions: h.esx.stats().transitions, states: stateBandsFromTrace(h.host.sim.trace.events(), endNs, { unit: 'ms' }) })),
       vms: vms.map((v) => ({ vm: v.spec.name, configuredMiB: v.spec.memoryMiB, final: samples.filter((x) => x.vm === v.spec.name).at(-1) ?? null, peak: peaks.get(v.spec.name) ?? null })),
       samples,
     };
