@@ -86,7 +86,8 @@ export function stageAdversary(spec: ScenarioAdversary, v: VictimContext): Stage
   const vault = v.vault;
   /** True in a hook of the victim process once the attack window opened. */
   const armed = (k: KernelAccess, pid: number) => vault !== undefined && vault.base !== 0 && pid === vault.pid && k.platform.now() >= atNs;
-  const violations = () => (v.engine ? v.engine.violations().filter((x) => x.vm === v.vmId) : []);
+  /** Cloak violations in the victim VM since the attack started (earlier ones belong to other attacks). */
+  const violations = () => (v.engine ? v.engine.violations().filter((x) => x.vm === v.vmId && x.t >= atNs) : []);
   const vioText = () => violations().map((x) => `${x.kind} (${x.code})`).join(', ');
   const page = (i: number) => (vault ? vault.base + i * PAGE : 0);
   const appSide = () => vault ? `the app ran ${vault.iterations} checks` : '';

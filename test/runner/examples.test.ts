@@ -10,6 +10,7 @@ import { BUILTIN_PROGRAMS } from '../../src/guest/index.js';
 import { parseScenario, scenarioFormatOf, type Scenario } from '../../src/scenario/index.js';
 import { runScenario } from '../../src/runner/index.js';
 import { runJson, runText, runTrace } from '../../src/cli/run-scenario.js';
+import { renderReport } from '../../src/report/index.js';
 
 const DIR = 'examples/scenarios';
 const files = readdirSync(DIR).filter((f) => scenarioFormatOf(f) !== undefined).sort();
@@ -49,6 +50,8 @@ describe('example scenarios', () => {
         expect(a.notes.some((n) => n.startsWith(`${m}: not measured`))).toBe(true);
       }
       expect(runText(a)).toContain(s.name);
+      const html = renderReport(a.report); // validates the report data
+      if (s.measure.includes('memory')) expect(html).toContain('<svg');
       const b = runScenario(s);
       expect(runJson(b)).toBe(runJson(a));
       expect(runTrace(b)).toBe(runTrace(a));
