@@ -252,7 +252,7 @@ export class GuestFs {
 
   /** Truncates to zero: drops cached pages and frees blocks. */
   truncate(ino: number): void {
-    this.#epoch++;
+    this.#epochs.set(ino, (this.#epochs.get(ino) ?? 0) + 1);
     for (const [k, c] of [...this.#cache]) {
       if (Math.floor(k / MAX_FILE_PAGES) === ino) {
         this.#cache.delete(k);
@@ -396,8 +396,8 @@ export class GuestFs {
   readonly #inflightKeys = new Set<number>();
   /** Pages whose queued read failed: the next access reads them synchronously (and reports EIO there). */
   readonly #ioFailed = new Set<number>();
-  /** Bumped by truncate: a read queued before it never lands in the cache. */
-  #epoch = 0;
+  /** Per inode, bumped by truncate: a read of that file queued before it never lands in the cache. */
+  readonly #epochs = new Map<number, number>();
 
   /** Whether the disk has an asynchronous controller (interrupt-driven reads). */
   get asyncIo(): boolean {
@@ -439,7 +439,7 @@ export class GuestFs {
         break;
       }
       this.stats.diskReads++;
-      this.#inflight.set(tag, { key, g, blk, epoch: this.#epoch });
+      this.#inflight.set(tag, { key, g, blk, epoch: this.#epochs.get(ino) ?? 0 });
       this.#inflightKeys.add(key);
       waiting++;
     }
@@ -461,7 +461,7 @@ export class GuestFs {
       this.#inflightKeys.delete(r.key);
       const ino = Math.floor(r.key / MAX_FILE_PAGES), idx = r.key % MAX_FILE_PAGES;
       if (c.status < 0) this.#ioFailed.add(r.key);
-      if (c.status < 0 || r.epoch !== this.#epoch || this.#cache.has(r.key) || this.#bmap(ino, idx, false) !== r.blk) {
+      if (c.status < 0 || r.epoch !== (this.#epochs.get(ino) ?? 0) || this.#cache.has(r.key) || this.#bmap(ino, idx, false) !== r.blk) {
         this.#pg.put(r.g);
         continue;
       }
