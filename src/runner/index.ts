@@ -14,7 +14,7 @@ import { nobleProvider as P, toHex } from '../crypto/index.js';
 import { BalloonDriver, BUILTIN_PROGRAMS, GuestKernel, type KernelAdversary, type KernelDriver } from '../guest/index.js';
 import { attachEsx, type EsxMemory } from '../memory/index.js';
 import type { Measurement, Scenario, ScenarioAdversary, ScenarioVm } from '../scenario/index.js';
-import { createSimContext, NS_PER_MS, type TraceEvent, type VmId } from '../sim/index.js';
+import { createSimContext, NS_PER_MS, TerraError, type TraceEvent, type VmId } from '../sim/index.js';
 import { Host, MemoryDisk, type ProgramFn, type Tvmm } from '../tvmm/index.js';
 import { securityCounts, stateBandsFromTrace, type AttackRow, type AttestationData, type MemorySample, type ReportData, type SummaryRow } from '../report/index.js';
 import { buildImage, MemoryBlockDevice, parseImage, policyFor, ProtectedDisk, Verifier, x25519KeyPair } from '../attestation/index.js';
@@ -27,6 +27,8 @@ export { VAULT_PAGES, STACK_BASE, type VaultLog } from './vault.js';
 
 const MIB_PAGES = 256;
 const TICK_NS = 50 * NS_PER_MS;
+/** Largest host swap device the memory manager accepts (slots). */
+const MAX_SWAP_SLOTS = 2 ** 26;
 
 /** A scenario that validated but cannot be run as written (names the field, like the parser). */
 export class ScenarioRunError extends Error {
@@ -136,7 +138,7 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     const esx = attachEsx(tvmm, {
       overheadPages: 0,
       // Admission reserves swap for max − min of every VM (min is 0 at creation; setVmConfig follows).
-      swapSlots: Math.max(1, vmsHere.reduce((n, v) => n + v.memoryMiB * MIB_PAGES, 0)),
+      swapSlots: Math.min(MAX_SWAP_SLOTS, Math.max(1, vmsHere.reduce((n, v) => n + v.memoryMiB * MIB_PAGES, 0))),
       tickNs: TICK_NS,
       tau: mem.idleTax,
       sharingEnabled: mem.sharing && perTick !== 0,
@@ -190,7 +192,13 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     const drivers: KernelDriver[] = mem.ballooning && !hog ? [new BalloonDriver({ periodNs: TICK_NS, initialRate: 1024 })] : [];
     const kernel = new GuestKernel({ initArgv: run, drivers });
     const image = v.image !== undefined ? buildImage(P, imageContent(v.image), { name: v.image, blockSize: 4096 }) : undefined;
-    const vmId = h.tvmm.createVm({ name: v.name, kind: v.kind, memoryMiB: v.memoryMiB, vcpus: v.vcpus, guest: kernel, programs: { ...BUILTIN_PROGRAMS, ...programs }, ...(image ? { image } : {}) });
+    let vmId: VmId;
+    try {
+      vmId = h.tvmm.createVm({ name: v.name, kind: v.kind, memoryMiB: v.memoryMiB, vcpus: v.vcpus, guest: kernel, programs: { ...BUILTIN_PROGRAMS, ...programs }, ...(image ? { image } : {}) });
+    } catch (e) {
+      if (!(e instanceof TerraError)) throw e;
+      throw new ScenarioRunError(`vms[${s.vms.indexOf(v)}]`, `host ${h.name} refused VM ${v.name}: ${e.code} (${e.message})`);
+    }
     if (mem.ballooning) h.tvmm.attachDisk(vmId, 'swap', new MemoryDisk(v.memoryMiB * MIB_PAGES));
     h.esx.setVmConfig(vmId, { min: (v.minMiB ?? 0) * MIB_PAGES, max: (v.maxMiB ?? v.memoryMiB) * MIB_PAGES, shares: v.shares });
     if (v.image !== undefined) h.esx.setSharingDomain(vmId, `image:${v.image}`);
