@@ -187,6 +187,7 @@ export class Tvmm {
     vm.state = next;
     this.sim.trace.emit('mgmt', a, id);
     if (next === 'destroyed') {
+      this.#controllers.delete(id);
       if (this.#attested(id)) this.attestation!.unregisterVm(id);
       this.memory.removeVm(id);
       this.mmu.removeVm(id);
@@ -503,7 +504,7 @@ export class Tvmm {
             if (!(c.data instanceof Uint8Array) || c.data.length !== p.count * BLOCK_SIZE || vm.state !== 'running') status = -5;
             else phys.write(p.gpa, c.data);
           }
-          if (status < 0) sim.trace.emit('io', 'disk.io-error', vm.id, { disk: name, tag: c.tag });
+          sim.trace.emit('io', status < 0 ? 'disk.io-error' : 'disk.complete', vm.id, { disk: name, tag: c.tag });
           out.push({ tag: c.tag, status });
         }
         return out;

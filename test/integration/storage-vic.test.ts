@@ -158,3 +158,29 @@ describe('interrupt-driven reads under concurrency (property)', () => {
     expect(checkVolume(store).findings).toEqual([]);
   });
 });
+
+describe('interrupt-driven reads across a power cycle', () => {
+  it('commands still in flight when the VM is powered off never land in the next boot; the next boot reads correctly', () => {
+    const { host, disk } = setup();
+    const g = reader(host, disk, 'cycled', 128);
+    const ctl = volumeController(host.sim, disk, host.tvmm, g.vmId, { jitterNs: 500_000 });
+    host.tvmm.attachController(g.vmId, 'root', ctl);
+    for (let i = 0; i < 1000 && ctl.stats().submitted < 100; i++) host.tvmm.run({ untilNs: host.sim.clock.now + 1_000_000 });
+    expect(ctl.inFlight).toBeGreaterThan(0);
+    expect(out(host, g)).toEqual([]);
+    host.tvmm.power(g.vmId, 'off');
+    const stale = ctl.inFlight;
+    const submittedBefore = ctl.stats().submitted;
+    const seq0 = host.sim.trace.events().at(-1)!.seq;
+    host.tvmm.power(g.vmId, 'on');
+    host.tvmm.run({ untilNs: host.sim.clock.now + 600e9 });
+    expect(out(host, g)).toEqual(EXPECT);
+    // Only the new boot's commands were completed into guest memory; the stale ones were dropped.
+    const delivered = host.sim.trace.events().filter((e) => e.seq > seq0 && e.vm === g.vmId && e.kind === 'disk.complete').length;
+    expect(stale).toBeGreaterThan(0);
+    expect(delivered).toBe(ctl.stats().submitted - submittedBefore);
+    expect(host.tvmm.vm(g.vmId).state).toBe('off');
+    const s = ctl.stats();
+    expect(s.completed).toBe(s.submitted);
+  });
+});
