@@ -99,6 +99,23 @@ function space(vol: ClusterVolume, disks: readonly VolumeBlockBackend[]): { logi
   return { logicalMiB: (logical * 4096) / MIB, uniqueMiB: (units.size * 4096) / MIB };
 }
 
+/** Units the other tenant's disk shares with `disks`, beyond what all of them inherited from the template `base`. */
+function sharedAcross(vol: ClusterVolume, disks: readonly VolumeBlockBackend[], other: VolumeBlockBackend, base: VolumeBlockBackend): number {
+  const unitsOf = (d: VolumeBlockBackend) => {
+    const u = new Set<number>();
+    for (let b = 0; b < d.blocks; b++) {
+      const loc = vol.locate(d.ino, b);
+      if (loc.kind !== 'hole') u.add(loc.unit);
+    }
+    return u;
+  };
+  const mine = new Set(disks.flatMap((d) => [...unitsOf(d)]));
+  const template = unitsOf(base);
+  let n = 0;
+  for (const u of unitsOf(other)) if (mine.has(u) && !template.has(u)) n++;
+  return n;
+}
+
 /** Runs the storage stage (deterministic for a seed; about a second of wall time). */
 export function storageStage(seed: number): StageResult {
   const host = new Host({ seed, machineMiB: 256 });
@@ -121,14 +138,19 @@ export function storageStage(seed: number): StageResult {
     vol.clone(HOST, base.ino, `desktop${i}.vmdk`);
     desks.push(volumeDisk(vol, `desktop${i}.vmdk`, { host: HOST, domain: TENANT, dedup: dede }));
   }
-  const writers = desks.map((d, i) => boot(`desktop${i}`, `put office.bin 200 2048 docs-${i}.bin ${300 + i} 512`, d));
+  // Another tenant's desktop (trust domain 2), cloned from the same template, installs the same
+  // application: DeDe never shares its blocks with tenant 1's (threat STO-01: no cross-tenant oracle).
+  vol.clone(HOST, base.ino, 'tenant2.vmdk', { domain: 2 });
+  const other = volumeDisk(vol, 'tenant2.vmdk', { host: HOST, domain: 2, dedup: dede });
+  const writers = [...desks, other].map((d, i) => boot(`desktop${i}`, `put office.bin 200 2048 docs-${i}.bin ${300 + i} 512`, d));
   const written = runToEnd(host, writers);
-  for (const d of [base, ...desks]) d.flush();
+  for (const d of [base, ...desks, other]) d.flush();
   const before = space(vol, desks);
 
   // 3. One out-of-band DeDe pass (any host holding the locks can run it; there is no coordinator).
   const pass = dede.pass(HOST);
   const after = space(vol, desks);
+  const crossTenant = sharedAcross(vol, desks, other, base);
   const dedup: DedupRow[] = [
     { label: `${n} desktops: linked clones + writes`, ...before },
     { label: 'after one DeDe pass', ...after },
@@ -172,7 +194,7 @@ export function storageStage(seed: number): StageResult {
   const at32 = (vic: boolean) => interrupts.find((r) => r.cif === 32 && r.vic === vic)!;
   const vicOk = at32(true).interruptsPerCompletion < at32(false).interruptsPerCompletion
     && interrupts.filter((r) => r.cif === 4).every((r) => r.interruptsPerCompletion >= 0.99);
-  const dedupOk = installed && written && pass.shared > 0 && saved > 0 && verified === n;
+  const dedupOk = installed && written && pass.shared > 0 && saved > 0 && verified === n && crossTenant === 0;
   const ok = dedupOk && ioOk && vicOk && fsck.ok && fsck.findings.length === 0;
   const f1 = (x: number) => x.toFixed(1);
   const iopsAt = (cif: number) => iops.find((r) => r.cif === cif && r.vic)!.iops;
@@ -183,6 +205,7 @@ export function storageStage(seed: number): StageResult {
     lines: [
       `${n} desktop VMs are linked clones of one base image on one cluster volume; each guest wrote a 2 MiB application (the same on every desktop) and 512 KiB of its own documents through its filesystem.`,
       `One out-of-band DeDe pass (write logs → shared index → compare-and-share, no coordinator) shared ${pass.shared} blocks: ${f1(before.logicalMiB)} MiB logical held in ${f1(before.uniqueMiB)} MiB before, ${f1(after.uniqueMiB)} MiB after (${f1(saved)} MiB reclaimed).`,
+      `A desktop of another tenant installed the same application: it shares ${crossTenant} blocks with the first tenant's (index entries carry their trust domain, so DeDe never merges across tenants).`,
       `Every desktop re-read all its files from the deduplicated volume: ${verified}/${n} intact.`,
       `An IO-heavy VM read 8 MiB per run through its virtual SCSI controller, its kernel sleeping until completion interrupts: at 32 commands in flight (~${iopsAt(32)} IOPS) vIC cut interrupts per completion from ${f2(at32(false).interruptsPerCompletion)} to ${f2(at32(true).interruptsPerCompletion)} for ${f1(at32(true).addedLatencyUs)} µs of added latency per completion.`,
       `At 16 in flight (~${iopsAt(16)} IOPS, under the 2000 IOPS threshold) and at 4 (the CIF threshold) vIC stays out of the way: ${f2(interrupts.find((r) => r.cif === 16 && r.vic)!.interruptsPerCompletion)} and ${f2(interrupts.find((r) => r.cif === 4 && r.vic)!.interruptsPerCompletion)} interrupts per completion.`,
@@ -193,7 +216,7 @@ export function storageStage(seed: number): StageResult {
       { stage: 'storage', mechanism: 'vIC interrupt coalescing', result: `${f2(at32(false).interruptsPerCompletion)} → ${f2(at32(true).interruptsPerCompletion)} interrupts/completion at CIF 32`, ok: vicOk && ioOk },
       { stage: 'storage', mechanism: 'volume checker', result: fsck.findings.length === 0 ? 'clean' : `${fsck.findings.length} finding(s)`, ok: fsck.ok && fsck.findings.length === 0 },
     ],
-    data: { desktops: n, before, after, sharedBlocks: pass.shared, verified, interrupts, controllers: iops, fsck: { ok: fsck.ok, findings: fsck.findings.length }, ok },
+    data: { desktops: n, before, after, sharedBlocks: pass.shared, crossTenantShared: crossTenant, verified, interrupts, controllers: iops, fsck: { ok: fsck.ok, findings: fsck.findings.length }, ok },
     report: { dedup, interrupts },
     events: host.sim.trace.events(),
     traceDigest: host.sim.trace.digest(),

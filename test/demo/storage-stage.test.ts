@@ -6,8 +6,9 @@ describe('demo stage: storage (DeDe + vIC under guest VMs)', () => {
     const r = storageStage(7);
     expect(r.id).toBe('storage');
     expect(r.summary.every((s) => s.ok)).toBe(true);
-    const d = r.data as { before: { uniqueMiB: number; logicalMiB: number }; after: { uniqueMiB: number; logicalMiB: number }; verified: number; ok: boolean };
+    const d = r.data as { before: { uniqueMiB: number; logicalMiB: number }; after: { uniqueMiB: number; logicalMiB: number }; verified: number; crossTenantShared: number; ok: boolean };
     expect(d.ok).toBe(true);
+    expect(d.crossTenantShared).toBe(0);
     expect(d.verified).toBe(4);
     expect(d.after.logicalMiB).toBe(d.before.logicalMiB);
     expect(d.before.uniqueMiB - d.after.uniqueMiB).toBeGreaterThanOrEqual(6); // 3 duplicate copies of a 2 MiB application
