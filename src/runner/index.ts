@@ -70,7 +70,7 @@ export interface ScenarioRunResult {
   /** Every host's trace, named by host, for `toChromeTraceRuns`. */
   readonly traceRuns: readonly { name: string; events: readonly TraceEvent[]; vmNames: Record<number, string> }[];
   readonly digest: string;
-  /** False when an attack LEAKED, attestation failed, or a guest kernel panicked. */
+  /** False when an attack LEAKED, an attestation failed, a guest kernel panicked or the TVMM halted a VM. */
   readonly ok: boolean;
 }
 
@@ -282,7 +282,9 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
   notes.push(...panics);
   const measurements: Partial<Record<Measurement, unknown>> = {};
   const report: { -readonly [K in keyof ReportData]: ReportData[K] } = { title: `scenario: ${s.name}`, ...(s.description ? { subtitle: s.description } : {}), seed, generator: 'terracloak 0.1.0' };
-  const summary: SummaryRow[] = vmResults.map((v) => ({ label: `${v.name} (${v.kind}, ${v.host})`, value: `${v.state}, ${v.residentMiB.toFixed(1)} MiB resident`, status: v.haltReason && !/no process|exited|done/i.test(v.haltReason) ? 'warn' : 'ok' }));
+  const summary: SummaryRow[] = vmResults.map((v) => ({ label: `${v.name} (${v.kind}, ${v.host})`, value: `${v.state}, ${v.residentMiB.toFixed(1)} MiB resident`, status: v.state === 'halted' ? 'bad' : 'ok' }));
+  const halted = vmResults.filter((v) => v.state === 'halted');
+  for (const v of halted) notes.push(`${v.name}: the TVMM halted the VM (${v.haltReason ?? 'no reason given'})`);
   const hostList = [...hosts.values()];
 
   if (want.has('memory')) {
@@ -367,7 +369,7 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     events: allEvents[0],
     traceRuns: hostList.map((h, i) => ({ name: h.name, events: allEvents[i], vmNames: Object.fromEntries(vms.filter((v) => v.h === h).map((v) => [v.vmId, v.spec.name])) })),
     digest,
-    ok: leaked.length === 0 && refused.length === 0 && panics.length === 0,
+    ok: leaked.length === 0 && refused.length === 0 && panics.length === 0 && halted.length === 0,
   };
 }
 
