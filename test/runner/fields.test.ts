@@ -95,4 +95,12 @@ describe('scenario fields at run time', () => {
     expect(ids.every((id) => id.startsWith('CLK-'))).toBe(true);
     expect(r.notes.some((n) => n.includes('threat-catalogue'))).toBe(true);
   }, 30_000);
+
+  it('seed: the scenario seed drives the run (the sharing scanner samples pages at random); the same seed gives the same result', () => {
+    const s = scenario({ version: 1, name: 'seeded', seed: 4, durationMs: 120, hosts: [{ name: 'h', machineMiB: 64, memory: { scanPagesPerSec: 20_000 } }], vms: dupVms(2), measure: ['sharing', 'memory'] });
+    const json = (seed: number) => JSON.stringify(runScenario(s, { seed }).measurements);
+    const a = json(4);
+    expect(JSON.stringify(runScenario(s).measurements)).toBe(a);
+    expect(json(5)).not.toBe(a);
+  });
 });
