@@ -480,6 +480,28 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
         if (r === 0 || r >= 0x80000000) die('iago', `getpid returned an impossible pid ${r}`);
         return r;
       }
+      case SYS.nanosleep: {
+        // The request (and the remaining time) travel through the uncloaked buffer: the kernel
+        // would read the cloaked timespec as ciphertext.
+        if (a0 === 0) return yield* sys(nr, args);
+        yield* ensureBuf();
+        base.write(st.buf, base.read(a0, 8));
+        const r = yield* sys(SYS.nanosleep, [st.buf, a1 === 0 ? 0 : st.buf + 8]);
+        if (r !== 0 && r !== ((-4) >>> 0)) die('iago', `nanosleep returned ${r}`);
+        if (a1 !== 0) base.write(a1, base.read(st.buf + 8, 8));
+        return r;
+      }
+      case SYS.getrandom: {
+        // Kernel randomness lands in the uncloaked buffer and is copied in once, bounded by the request.
+        const n = Math.min(a1, BUF_BYTES);
+        yield* ensureBuf();
+        const r = count(yield* sys(SYS.getrandom, [st.buf, n, a2]), n, 'getrandom');
+        if (r > 0 && r < ERRNO_MIN) base.write(a0, base.read(st.buf, r));
+        return r;
+      }
+      case SYS.old_mmap:
+        // The argument block would be read through the system view (ciphertext): cloaked programs use mmap(192).
+        return (-38) >>> 0;
       default:
         // No pointer argument the kernel could use to see plaintext: through the system view it
         // only ever reads ciphertext. Pass through.
