@@ -118,11 +118,6 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
   s.vms.forEach((v, i) => v.programs.forEach((p, j) => {
     if (!Object.hasOwn(BUILTIN_PROGRAMS, p.name)) throw new ScenarioRunError(`vms[${i}].programs[${j}].name`, `expected a built-in program [${Object.keys(BUILTIN_PROGRAMS).join(', ')}], got ${JSON.stringify(p.name)}`);
   }));
-  s.vms.forEach((v) => v.programs.forEach((p) => {
-    const sleeps = p.name === 'idle' || (p.name === 'memhog' && Number(p.argv[2] ?? 0) > 0);
-    if (p.cloaked && sleeps)
-      notes.push(`${v.name}/${p.name}: a cloaked program that sleeps may never wake: the cloaking shim does not marshal nanosleep's timespec, so the kernel reads it as ciphertext`);
-  }));
   const targets = s.adversaries.map((a, i) => {
     const vm = s.vms.find((v) => v.name === a.vm)!;
     const t = defaultTarget(a, vm);

@@ -114,8 +114,7 @@ function* runVault(p: Proc, v: VaultLog, iterations: number): Generator<TrapRequ
     if (m >>> 0 >= STACK_BASE && m >>> 0 < USER_LAYOUT.stackTop) v.hostileMmaps.push(m >>> 0);
     else if (m > 0) yield* c.munmap(p, m, PAGE);
     v.iterations++;
-    // Paced by computing, not nanosleep: the shim does not marshal nanosleep's timespec, so a cloaked
-    // thread's argument reads as ciphertext to the kernel.
+    // Paced by computing (a busy victim gives the adversary many traps to act in).
     yield* p.compute(2 * NS_PER_MS);
   }
   return 0;
