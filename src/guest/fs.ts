@@ -49,6 +49,8 @@ export interface FsPages {
 interface CachePage {
   g: number;
   dirty: boolean;
+  /** Tag of a queued write of this page (interrupt-driven fsync); the page is not evicted meanwhile. */
+  wtag?: number;
 }
 
 /** Filesystem statistics. */
@@ -262,7 +264,7 @@ export class GuestFs {
     if (this.#disk) {
       for (let i = 0; i < FSLAYOUT.direct; i++) {
         const b = this.#iget(ino, INODE.direct + 4 * i);
-        if (b) this.#setBit(b, false);
+        if (b) this.#release(b);
         this.#iset(ino, INODE.direct + 4 * i, 0);
       }
       const ind = this.#iget(ino, INODE.indirect);
@@ -271,7 +273,7 @@ export class GuestFs {
         if (typeof ip === 'number') {
           for (let i = 0; i < FSLAYOUT.perIndirect; i++) {
             const b = this.#pg.phys.load32(ip * PAGE + 4 * i);
-            if (b) this.#setBit(b, false);
+            if (b) this.#release(b);
           }
         }
         this.#setBit(ind, false);
@@ -297,6 +299,11 @@ export class GuestFs {
     const v = this.#pg.phys.load32(a);
     this.#pg.phys.store32(a, (on ? v | (1 << (b & 31)) : v & ~(1 << (b & 31))) >>> 0);
     this.#metaDirty = true;
+  }
+  /** Frees data block `b`, or, while a queued write of it is in flight, when that write completes (so it never lands on a reallocated block). */
+  #release(b: number): void {
+    if (this.#writingBlocks.has(b)) this.#deferredFree.add(b);
+    else this.#setBit(b, false);
   }
   #allocBlock(): number {
     const span = this.#blocks - this.#dataStart;
@@ -396,6 +403,11 @@ export class GuestFs {
   readonly #inflightKeys = new Set<number>();
   /** Pages whose queued read failed: the next access reads them synchronously (and reports EIO there). */
   readonly #ioFailed = new Set<number>();
+  /** Queued writes: tag → the page and block; blocks with writes in flight; frees deferred until they land; files whose queued write failed. */
+  readonly #writing = new Map<number, { key: number; blk: number }>();
+  readonly #writingBlocks = new Map<number, number>();
+  readonly #deferredFree = new Set<number>();
+  readonly #writeErr = new Set<number>();
   /** Per inode, bumped by truncate: a read of that file queued before it never lands in the cache. */
   readonly #epochs = new Map<number, number>();
 
@@ -407,6 +419,64 @@ export class GuestFs {
   /** Reads queued and not yet completed. */
   get readsInFlight(): number {
     return this.#inflight.size;
+  }
+
+  /** Reads and writes queued and not yet completed (the kernel does not halt while any are). */
+  get ioInFlight(): number {
+    return this.#inflight.size + this.#writing.size;
+  }
+
+  /**
+   * Interrupt-driven write-back of `ino` (fsync's data half): queues a write for every dirty cached
+   * page of the file (allocating its block), marking it clean with the write in flight; a page
+   * re-dirtied meanwhile stays dirty and is queued again once its earlier write has landed (writes of
+   * one page never overtake each other). Returns how many of the file's writes are in flight (0:
+   * nothing to wait for; the caller finishes with {@link fsync}, which also flushes the metadata;
+   * at least 1 while the disk is full only because freed blocks await their queued writes),
+   * or a negative errno (-5 EIO, once, after a queued write of the file failed and the file's other
+   * writes have landed; the failed page stays dirty).
+   * With a synchronous disk it does nothing and returns 0.
+   */
+  writeback(ino: number): number {
+    if (!this.asyncIo) return 0;
+    const d = this.#disk!;
+    let waiting = 0;
+    let busy = false;
+    let spaceWait = false;
+    const mine = [...this.#cache].filter(([k]) => Math.floor(k / MAX_FILE_PAGES) === ino).sort((a, b) => a[0] - b[0]);
+    if (this.#writeErr.has(ino)) {
+      // A queued write of the file failed: report it once every write of the file has landed.
+      const inFlight = mine.filter(([, c]) => c.wtag !== undefined).length;
+      if (inFlight > 0) return inFlight;
+      this.#writeErr.delete(ino);
+      return -ERRNO.EIO;
+    }
+    for (const [k, c] of mine) {
+      if (c.wtag !== undefined) {
+        waiting++;
+        continue;
+      }
+      if (!c.dirty || busy) continue;
+      const b = this.#bmap(ino, k % MAX_FILE_PAGES, true);
+      if (b === -ERRNO.ENOSPC && this.#deferredFree.size > 0) {
+        spaceWait = true; // blocks are only held by writes in flight: wait for them to land
+        busy = true;
+        continue;
+      }
+      if (b < 0) return b;
+      const tag = d.submit!('write', b, 1, c.g * PAGE);
+      if (tag < 1) {
+        busy = true; // queue full: wait for what is in flight, then go on
+        continue;
+      }
+      this.stats.diskWrites++;
+      c.dirty = false;
+      c.wtag = tag;
+      this.#writing.set(tag, { key: k, blk: b });
+      this.#writingBlocks.set(b, (this.#writingBlocks.get(b) ?? 0) + 1);
+      waiting++;
+    }
+    return spaceWait ? Math.max(1, waiting) : waiting;
   }
 
   /**
@@ -455,6 +525,23 @@ export class GuestFs {
     if (!this.asyncIo) return 0;
     const done = this.#disk!.complete!();
     for (const c of done) {
+      const w = this.#writing.get(c.tag);
+      if (w) {
+        this.#writing.delete(c.tag);
+        const left = (this.#writingBlocks.get(w.blk) ?? 1) - 1;
+        if (left > 0) this.#writingBlocks.set(w.blk, left);
+        else {
+          this.#writingBlocks.delete(w.blk);
+          if (this.#deferredFree.delete(w.blk)) this.#setBit(w.blk, false);
+        }
+        const e = this.#cache.get(w.key);
+        if (e && e.wtag === c.tag) {
+          e.wtag = undefined;
+          if (c.status < 0) e.dirty = true; // not on disk: keep it dirty, report EIO to the next fsync
+        }
+        if (c.status < 0) this.#writeErr.add(Math.floor(w.key / MAX_FILE_PAGES));
+        continue;
+      }
       const r = this.#inflight.get(c.tag);
       if (!r) continue;
       this.#inflight.delete(c.tag);
@@ -486,7 +573,8 @@ export class GuestFs {
   /** Writes back the dirty pages of `ino` and the metadata; 0 or a negative errno. */
   fsync(ino: number): number {
     if (!this.#disk) return 0;
-    const dirty = [...this.#cache].filter(([k, c]) => Math.floor(k / MAX_FILE_PAGES) === ino && c.dirty).sort((a, b) => a[0] - b[0]);
+    // A page whose queued write is still in flight is left for a later write-back (never overtake it).
+    const dirty = [...this.#cache].filter(([k, c]) => Math.floor(k / MAX_FILE_PAGES) === ino && c.dirty && c.wtag === undefined).sort((a, b) => a[0] - b[0]);
     for (const [k, c] of dirty) {
       const b = this.#bmap(ino, k % MAX_FILE_PAGES, true);
       if (b < 0) return b;
@@ -527,7 +615,7 @@ export class GuestFs {
     let freed = 0;
     for (const [k, c] of [...this.#cache]) {
       if (freed >= n) break;
-      if (c.dirty || this.#pg.refs(c.g) !== 1) continue;
+      if (c.dirty || c.wtag !== undefined || this.#pg.refs(c.g) !== 1) continue;
       this.#cache.delete(k);
       this.#pg.put(c.g);
       freed++;

@@ -12,11 +12,12 @@
  * syscall (the TVMM runs it in the child); the parent gets the child's pid, the child starts that
  * body with a copy-on-write copy of the parent's address space.
  *
- * Disk IO is synchronous DMA (GuestDisk.read/write), except that read(2) on a root disk the TVMM
- * fronted with an asynchronous controller (GuestDisk.submit/complete, e.g. a virtual SCSI controller
- * with vIC, ATC'11) queues the missing pages, sleeps on the 'disk' channel and is re-executed when the
- * controller's completion interrupt (GuestDisk.vector) has polled the ring into the page cache.
- * Writes, swap, mmap faults and the loader keep the synchronous path.
+ * Disk IO is synchronous DMA (GuestDisk.read/write), except on a root disk the TVMM fronted with an
+ * asynchronous controller (GuestDisk.submit/complete, e.g. a virtual SCSI controller with vIC,
+ * ATC'11): read(2) queues the missing pages and fsync(2) the dirty ones, the caller sleeps on the
+ * 'disk' channel and its call is re-executed when the controller's completion interrupt
+ * (GuestDisk.vector) has polled the ring (reads into the page cache). Metadata, swap, mmap faults
+ * and the loader keep the synchronous path.
  */
 import { ERRNO, LIBC_SCRATCH, MAP, O, PROT, SEEK, SIG, SYS, USER_LAYOUT, WAIT, waitStatusExited } from './abi.js';
 import type { KernelDriver, KernelServices } from './driver.js';
@@ -1451,6 +1452,14 @@ export class GuestKernel implements GuestOs {
     const f = this.#file(p, a[0]);
     if (!f) return -ERRNO.EBADF;
     if (f.type !== FTYPE.file) return -ERRNO.EINVAL;
+    // Interrupt-driven disk: queue the dirty pages and sleep on 'disk' until their writes have
+    // completed (re-executed on each completion interrupt), then flush the metadata synchronously.
+    const w = this.#fs.writeback(f.ino);
+    if (w < 0) return w;
+    if (w > 0) {
+      this.#blockChan = 'disk';
+      return BLOCK;
+    }
     return this.#fs.fsync(f.ino);
   }
 
@@ -1698,6 +1707,7 @@ export class GuestKernel implements GuestOs {
     }
     this.#p.phys.store32(KLAYOUT.headerGppn * PAGE + KHDR.freePages, this.#freeTop);
     if (this.#live() === 0 && this.#opts.haltWhenDone) {
+      if (this.#fs.ioInFlight > 0) return 'idle'; // shut down only once queued disk IO has landed
       this.#fs.sync();
       this.#halted = true;
       return 'halted';
