@@ -42,7 +42,7 @@ export interface VolumeBlockBackend {
   readonly ino: number;
   readonly host: number;
   readonly domain: number;
-  /** Reads `count` (1…256) blocks at `lba`; fresh bytes, holes read as zeros. RangeError outside the disk. */
+  /** Reads `count` (≥ 1) blocks at `lba`; fresh bytes, holes read as zeros. RangeError outside the disk or for count 0. */
   read(lba: number, count: number): Uint8Array;
   /**
    * Writes whole blocks at `lba` (copied). RangeError for an empty, misaligned or out-of-range
@@ -58,7 +58,7 @@ export interface VolumeBlockBackend {
 
 function checkRange(blocks: number, lba: unknown, count: unknown): { lba: number; count: number } {
   const l = checkInt('lba', lba, 0);
-  const c = checkInt('count', count, 1, 256);
+  const c = checkInt('count', count, 1, Math.max(1, blocks));
   if (l + c > blocks) throw new RangeError(`lba ${l} + count ${c} is beyond the disk's ${blocks} blocks`);
   return { lba: l, count: c };
 }
