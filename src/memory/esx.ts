@@ -424,17 +424,20 @@ export class EsxMemory {
     for (const [id, r] of this.#vms) {
       const vm = id as VmId;
       if (!this.mm.hasVm(vm)) continue;
-      const excess = r.resident - r.target;
+      // A VM above its max is reclaimed in every state (max is a hard limit, ESX §5.1); otherwise
+      // reclamation starts only when the host leaves the high state.
+      const overMax = r.resident - r.cfg.max;
+      const excess = state === 'high' ? overMax : r.resident - r.target;
       if (this.autoBalloon) {
         const cur = this.balloon.actual(vm);
-        const want = state === 'high' ? Math.min(this.balloon.target(vm), Math.max(0, cur + excess)) : Math.max(0, cur + excess);
+        const want = state === 'high' && overMax <= 0 ? Math.min(this.balloon.target(vm), Math.max(0, cur + r.resident - r.target)) : Math.max(0, cur + excess);
         this.balloon.setTarget(vm, want);
       }
       const bt = this.balloon.target(vm), ba = this.balloon.actual(vm);
       if (ba < bt) {
         if (r.deficitSince < 0) r.deficitSince = now;
       } else r.deficitSince = -1;
-      if (excess <= 0 || state === 'high') continue;
+      if (excess <= 0) continue;
       let swapPages = 0;
       if (state === 'hard' || state === 'low') swapPages = excess;
       else if (r.deficitSince >= 0 && now - r.deficitSince >= this.#balloonTimeout) {
