@@ -163,20 +163,20 @@ export function storageStage(seed: number): StageResult {
 
   // 5. An IO-heavy VM: a data disk read through a virtual SCSI controller with interrupts (vIC off / on).
   const data = volumeDisk(vol, 'db.vmdk', { host: HOST, domain: TENANT, blocks: 4096, dedup: dede });
-  runToEnd(host, [boot('db-load', 'put t1.bin 401 4096 t2.bin 402 4096', data)]);
+  runToEnd(host, [boot('db-load', 'put t1.bin 401 4096', data)]);
   const interrupts: InterruptRow[] = [];
   const iops: { cif: number; vic: boolean; iops: number; interrupts: number; completions: number }[] = [];
   let ioOk = true;
   for (const cif of [4, 16, 32]) {
     for (const vic of [false, true]) {
-      const g = bootGuest({ host, name: `db-${cif}-${vic ? 'vic' : 'novic'}`, memoryMiB: 32, run: [`bigread ${cif * 4} t1.bin 401 4096 t2.bin 402 4096`], programs: STORAGE_PROGRAMS, rootDisk: data });
+      const g = bootGuest({ host, name: `db-${cif}-${vic ? 'vic' : 'novic'}`, memoryMiB: 32, run: [`bigread ${cif * 4} t1.bin 401 4096`], programs: STORAGE_PROGRAMS, rootDisk: data });
       // vIC parameters: the defaults (scsi.ts DEFAULT_VIC) except a 50 ms IOPS epoch, so a run of
       // about a second estimates its IOPS early (ours); 2 ms of seeded device jitter spreads completions.
       const ctl = volumeController(host.sim, data, tvmm, g.vmId, { vector: SCSI_VECTOR, queueDepth: 32, jitterNs: 2_000_000, vic: { enabled: vic, epochNs: 50_000_000 } });
       tvmm.attachController(g.vmId, 'root', ctl);
       runToEnd(host, [g]);
       const out = lines(host, g, 'bigread');
-      ioOk &&= out.length === 2 && out.every((l) => l.endsWith(' ok'));
+      ioOk &&= out.length === 1 && out.every((l) => l.endsWith(' ok'));
       const s = ctl.stats();
       ioOk &&= s.completed > 0 && s.completed === s.submitted && s.errors === 0;
       iops.push({ cif, vic, iops: Math.round(ctl.iopsEstimate), interrupts: s.interrupts, completions: s.completed });
@@ -207,7 +207,7 @@ export function storageStage(seed: number): StageResult {
       `One out-of-band DeDe pass (write logs → shared index → compare-and-share, no coordinator) shared ${pass.shared} blocks: ${f1(before.logicalMiB)} MiB logical held in ${f1(before.uniqueMiB)} MiB before, ${f1(after.uniqueMiB)} MiB after (${f1(saved)} MiB reclaimed).`,
       `A desktop of another tenant installed the same application: it shares ${crossTenant} blocks with the first tenant's (index entries carry their trust domain, so DeDe never merges across tenants).`,
       `Every desktop re-read all its files from the deduplicated volume: ${verified}/${n} intact.`,
-      `An IO-heavy VM read 8 MiB per run through its virtual SCSI controller, its kernel sleeping until completion interrupts: at 32 commands in flight (~${iopsAt(32)} IOPS) vIC cut interrupts per completion from ${f2(at32(false).interruptsPerCompletion)} to ${f2(at32(true).interruptsPerCompletion)} for ${f1(at32(true).addedLatencyUs)} µs of added latency per completion.`,
+      `An IO-heavy VM read a 4 MiB table per run through its virtual SCSI controller, its kernel sleeping until completion interrupts: at 32 commands in flight (~${iopsAt(32)} IOPS) vIC cut interrupts per completion from ${f2(at32(false).interruptsPerCompletion)} to ${f2(at32(true).interruptsPerCompletion)} for ${f1(at32(true).addedLatencyUs)} µs of added latency per completion.`,
       `At 16 in flight (~${iopsAt(16)} IOPS, under the 2000 IOPS threshold) and at 4 (the CIF threshold) vIC stays out of the way: ${f2(interrupts.find((r) => r.cif === 16 && r.vic)!.interruptsPerCompletion)} and ${f2(interrupts.find((r) => r.cif === 4 && r.vic)!.interruptsPerCompletion)} interrupts per completion.`,
       `The volume checker: ${fsck.findings.length === 0 ? 'clean' : `${fsck.findings.length} finding(s)`} (${fsck.stats.files} files, ${fsck.stats.sharedUnits} shared units, ${fsck.stats.indexEntries} index entries).`,
     ],
