@@ -65,7 +65,7 @@ function memcmpRate(bufPages: number): { js: number; native: number; nativePerCp
   const buf = new Uint8Array(bufPages * PAGE_SIZE);
   const page = new Uint8Array(PAGE_SIZE).map((_, i) => (i * 31 + 7) & 255);
   for (let p = 0; p < bufPages; p++) buf.set(page, p * PAGE_SIZE);
-  const w = new Uint32Array(buf.buffer);
+  const w = new Int32Array(buf.buffer);
   const W = PAGE_SIZE / 4;
   let eq = 0;
   // warm

@@ -163,7 +163,7 @@ const MEM04: AttackScenario = {
   attack: 'Two different pages share the scanner hash (weak 8-byte hash injected).',
   expected: 'No merge; each VM reads its own content; the index entry is not overwritten.',
   run(seed) {
-    const weak = (w: Uint32Array, off: number, _salt: number, out: Hash64) => ((out.lo = w[off]), (out.hi = w[off + 1]), out);
+    const weak = (w: Int32Array, off: number, _salt: number, out: Hash64) => ((out.lo = w[off]), (out.hi = w[off + 1]), out);
     const { mm, esx, write, read } = memoryLab(256, { sharing: { hasher: weak } }, seed);
     esx.addVm(V1, 16);
     esx.addVm(V2, 16);

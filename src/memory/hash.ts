@@ -42,13 +42,13 @@ export interface Hash64 {
  * Hashes the 4 KiB page at word offset `wordOff` of `words` (a slab's Uint32 view) with `salt`,
  * writing the 64-bit result into `out`. No validation (hot path; callers pass machine frames).
  */
-export function hashPage(words: Uint32Array, wordOff: number, salt: number, out: Hash64): Hash64 {
+export function hashPage(words: Int32Array, wordOff: number, salt: number, out: Hash64): Hash64 {
   let h1 = (salt ^ 0x243f6a88) | 0;
   let h2 = (Math.imul(salt, 0x27d4eb2f) ^ 0x13198a2e) | 0;
   let h3 = (salt ^ 0xa4093822) | 0;
   let h4 = (Math.imul(salt, 0x165667b1) ^ 0x299f31d0) | 0;
   for (let i = wordOff, e = wordOff + WORDS; i < e; i += 4) {
-    const a = words[i] | 0, b = words[i + 1] | 0, c = words[i + 2] | 0, d = words[i + 3] | 0;
+    const a = words[i], b = words[i + 1], c = words[i + 2], d = words[i + 3];
     h1 = Math.imul(h1 ^ a, M1);
     h2 = Math.imul(h2 ^ b, M2);
     h3 = Math.imul(h3 ^ c, M3);
@@ -68,16 +68,16 @@ export function hashPage(words: Uint32Array, wordOff: number, salt: number, out:
 /** Hashes a standalone 4 KiB page (RangeError unless `page` is exactly 4096 bytes, 4-aligned). */
 export function hashBytes(page: Uint8Array, salt = 0): Hash64 {
   if (!(page instanceof Uint8Array) || page.length !== PAGE_SIZE) throw new RangeError('page must be a 4096-byte Uint8Array');
-  const words = page.byteOffset % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, WORDS) : new Uint32Array(page.slice().buffer);
+  const words = page.byteOffset % 4 === 0 ? new Int32Array(page.buffer, page.byteOffset, WORDS) : new Int32Array(page.slice().buffer);
   return hashPage(words, 0, salt >>> 0, { lo: 0, hi: 0 });
 }
 
 /** Compares two 4 KiB pages word by word (full compare; every word is read when they are equal). */
-export function pagesEqual(a: Uint32Array, aOff: number, b: Uint32Array, bOff: number): boolean {
-  // `| 0` keeps V8 on int32 loads (a Uint32Array element above 2^31 would otherwise be a double).
+export function pagesEqual(a: Int32Array, aOff: number, b: Int32Array, bOff: number): boolean {
+  // Int32Array views keep V8 on int32 loads (a Uint32Array element above 2^31 would be a double).
   for (let i = 0; i < WORDS; i += 4) {
-    if ((a[aOff + i] | 0) !== (b[bOff + i] | 0) || (a[aOff + i + 1] | 0) !== (b[bOff + i + 1] | 0) ||
-        (a[aOff + i + 2] | 0) !== (b[bOff + i + 2] | 0) || (a[aOff + i + 3] | 0) !== (b[bOff + i + 3] | 0)) return false;
+    if (a[aOff + i] !== b[bOff + i] || a[aOff + i + 1] !== b[bOff + i + 1] ||
+        a[aOff + i + 2] !== b[bOff + i + 2] || a[aOff + i + 3] !== b[bOff + i + 3]) return false;
   }
   return true;
 }
@@ -86,4 +86,4 @@ export function pagesEqual(a: Uint32Array, aOff: number, b: Uint32Array, bOff: n
  * A page hasher: the default is {@link hashPage}; tests inject weak ones (threat MEM-04) through
  * the sharing engine's options.
  */
-export type PageHasher = (words: Uint32Array, wordOff: number, salt: number, out: Hash64) => Hash64;
+export type PageHasher = (words: Int32Array, wordOff: number, salt: number, out: Hash64) => Hash64;

@@ -54,6 +54,8 @@ export class MachineMemory {
   readonly slabs: (Uint8Array | undefined)[];
   /** 32-bit views of the same slabs (for aligned loads and stores on the hot path). */
   readonly slabs32: (Uint32Array | undefined)[];
+  /** Signed 32-bit views of the same slabs (hashing and comparing: V8 keeps Int32 loads in registers). */
+  readonly slabsI32: (Int32Array | undefined)[];
   #freeStack: Uint32Array;
   #freeTop = 0;
   #fresh = 0;
@@ -72,6 +74,7 @@ export class MachineMemory {
     const nslabs = Math.ceil(frames / SLAB_FRAMES);
     this.slabs = new Array(nslabs).fill(undefined);
     this.slabs32 = new Array(nslabs).fill(undefined);
+    this.slabsI32 = new Array(nslabs).fill(undefined);
     this.#freeStack = new Uint32Array(Math.min(frames, 1 << 16));
   }
 
@@ -99,6 +102,7 @@ export class MachineMemory {
       const buf = new ArrayBuffer(n * PAGE_SIZE);
       this.slabs[s] = new Uint8Array(buf);
       this.slabs32[s] = new Uint32Array(buf);
+      this.slabsI32[s] = new Int32Array(buf);
     }
     if (this.flags[m] !== 0) throw new InvariantError(`frame ${m} on the free list is in use`);
     this.flags[m] = FrameFlag.USED;

@@ -253,7 +253,7 @@ export class PageSharing {
       this.#s.ineligible++;
       return 'ineligible';
     }
-    const words = this.#m.slabs32[mb >>> SLAB_SHIFT]!;
+    const words = this.#m.slabsI32[mb >>> SLAB_SHIFT]!;
     const off = MachineMemory.offsetInSlab(mb) >>> 2;
     // The default hasher is called directly so V8 can inline it on the hot path.
     const h = this.#hasher === hashPage ? hashPage(words, off, salt, this.#h) : this.#hasher(words, off, salt, this.#h);
@@ -278,7 +278,7 @@ export class PageSharing {
       const ok = this.#mm.hasVm(a) && ga < this.#mm.pmap(a).pages && this.#mm.pmap(a).mpn[ga] === e && this.isEligible(a, ga) && this.saltOf(a) === salt;
       if (ok) {
         // Rehash the hint page: if it changed, the hint is stale.
-        const w2 = this.#m.slabs32[e >>> SLAB_SHIFT]!;
+        const w2 = this.#m.slabsI32[e >>> SLAB_SHIFT]!;
         const h2 = this.#hasher(w2, MachineMemory.offsetInSlab(e) >>> 2, salt, { lo: 0, hi: 0 });
         this.#s.scanCpuNs += this.#hashCost;
         if (h2.lo >>> 0 === lo && h2.hi >>> 0 === hi) {
@@ -309,7 +309,7 @@ export class PageSharing {
   #compare(a: number, b: number): boolean {
     this.#s.byteCompares++;
     this.#s.scanCpuNs += this.#hashCost;
-    return pagesEqual(this.#m.slabs32[a >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(a) >>> 2, this.#m.slabs32[b >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(b) >>> 2);
+    return pagesEqual(this.#m.slabsI32[a >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(a) >>> 2, this.#m.slabsI32[b >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(b) >>> 2);
   }
 
   #falseMatch(): ShareOutcome {
@@ -360,7 +360,7 @@ export class PageSharing {
     const h: Hash64 = { lo: 0, hi: 0 };
     for (let f = 0; f < this.#m.frames; f++) {
       if (this.#kind[f] !== KIND_SHARED || !(this.#m.flags[f] & FrameFlag.SHARED)) continue;
-      this.#hasher(this.#m.slabs32[f >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(f) >>> 2, this.#salt[f], h);
+      this.#hasher(this.#m.slabsI32[f >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(f) >>> 2, this.#salt[f], h);
       if (h.lo >>> 0 !== this.#hLo[f] || h.hi >>> 0 !== this.#hHi[f]) bad.push(f);
     }
     return bad;

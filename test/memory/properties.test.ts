@@ -38,7 +38,7 @@ const opA: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ k: 'tick' as const }) },
 );
 
-const weakHash = (w: Uint32Array, off: number, salt: number, out: Hash64) => ((out.lo = (w[off] ^ salt) & 3), (out.hi = 0), out);
+const weakHash = (w: Int32Array, off: number, salt: number, out: Hash64) => ((out.lo = (w[off] ^ salt) & 3), (out.hi = 0), out);
 
 function runOps(ops: Op[], weak: boolean): void {
   const frames = 30; // fewer frames than 3 × 12 pages: the allocator must reclaim

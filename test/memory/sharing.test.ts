@@ -71,7 +71,7 @@ describe('content-based page sharing (ESX §4)', () => {
   });
 
   it('a hash collision with different bytes is a false match: no merge, index entry kept (MEM-04)', () => {
-    const weak = (w: Uint32Array, off: number, salt: number, out: Hash64) => ((out.lo = w[off] ^ salt), (out.hi = w[off + 1]), out);
+    const weak = (w: Int32Array, off: number, salt: number, out: Hash64) => ((out.lo = w[off] ^ salt), (out.hi = w[off + 1]), out);
     const { mm, esx } = makeEsx(256, { sharingEnabled: false, sharing: { hasher: weak } });
     esx.addVm(V1, 16);
     const a = pageOf(1), b = pageOf(1);
