@@ -3,9 +3,10 @@
  * registers itself here so `main.ts` stays one table. Every command takes `--json`.
  */
 import { ATTEST_COMMANDS } from './attest-commands.js';
+import { STORAGE_COMMANDS } from './storage-extra.js';
 import { registerCommand } from './main.js';
 
-for (const c of ATTEST_COMMANDS) {
+for (const c of [...ATTEST_COMMANDS, ...STORAGE_COMMANDS]) {
   const hasJson = 'json' in c.options;
   registerCommand(c.name, {
     summary: c.summary,

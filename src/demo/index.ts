@@ -9,6 +9,7 @@ import { partitionStage } from './partition.js';
 import { attestStage } from './attest.js';
 import { memoryStage } from './memory.js';
 import { cloakStage } from './cloak.js';
+import { storageStage } from './storage.js';
 import type { DemoSummaryRow, StageResult } from './types.js';
 
 export type { DemoSummaryRow, StageResult } from './types.js';
@@ -19,6 +20,7 @@ export const DEMO_STAGES: readonly { id: string; run: (seed: number) => StageRes
   { id: 'attest', run: attestStage },
   { id: 'cloak', run: cloakStage },
   { id: 'memory', run: memoryStage },
+  { id: 'storage', run: storageStage },
 ];
 
 /** The demo's result. */
