@@ -39,7 +39,7 @@ import {
   id_ce_keyUsage,
 } from '@peculiar/asn1-x509';
 import { TerraError, checkBytes, checkInt, checkOneOf, checkString } from '../sim/index.js';
-import type { CryptoProvider, KeyPair, SigAlg } from '../crypto/index.js';
+import { concatBytes, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { checkInput, sameBytes } from './util.js';
 
 /** OID of the terracloak measurement extension. */
@@ -123,16 +123,7 @@ function derUintBytes(x: Uint8Array): Uint8Array {
   const body = v[0] & 0x80 ? concat([new Uint8Array([0]), v]) : v;
   return tlv(0x02, body);
 }
-function concat(parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const r = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    r.set(p, o);
-    o += p.length;
-  }
-  return r;
-}
+const concat = (parts: Uint8Array[]): Uint8Array => concatBytes(...parts);
 
 interface Tlv {
   tag: number;

@@ -128,9 +128,8 @@ export class BalloonService {
     return s.target;
   }
 
-  /** BALLOON_INFLATE handler: validates, skips and counts bad GPPNs; frees the frames of good ones. */
-  hcInflate(vm: VmId, args: readonly number[]): number {
-    const s = this.#st(vm);
+  /** Common checks of INFLATE/DEFLATE: records the contact; a malformed batch or a pending pop is refused (with the error to return). */
+  #precheck(vm: VmId, s: BalloonStats & { popped: boolean; lastContactNs: number }, args: readonly number[]): number | undefined {
     s.lastContactNs = this.#mm.ctx.clock.now;
     if (args.length < 1 || args.length > 8) {
       s.malformedCalls++;
@@ -140,6 +139,14 @@ export class BalloonService {
       this.#reset(vm);
       return BALLOON_ERR.EBUSY;
     }
+    return undefined;
+  }
+
+  /** BALLOON_INFLATE handler: validates, skips and counts bad GPPNs; frees the frames of good ones. */
+  hcInflate(vm: VmId, args: readonly number[]): number {
+    const s = this.#st(vm);
+    const refused = this.#precheck(vm, s, args);
+    if (refused !== undefined) return refused;
     const p = this.#mm.pmap(vm);
     let ok = 0;
     let mask = 0;
@@ -187,15 +194,8 @@ export class BalloonService {
   /** BALLOON_DEFLATE handler: releases GPPNs this VM inflated; others are skipped and counted. */
   hcDeflate(vm: VmId, args: readonly number[]): number {
     const s = this.#st(vm);
-    s.lastContactNs = this.#mm.ctx.clock.now;
-    if (args.length < 1 || args.length > 8) {
-      s.malformedCalls++;
-      return BALLOON_ERR.EINVAL;
-    }
-    if (s.popped) {
-      this.#reset(vm);
-      return BALLOON_ERR.EBUSY;
-    }
+    const refused = this.#precheck(vm, s, args);
+    if (refused !== undefined) return refused;
     const p = this.#mm.pmap(vm);
     let ok = 0;
     let mask = 0;
