@@ -5,9 +5,10 @@
  * every requested measurement as JSON-ready data and as report sections. Deterministic: the same
  * scenario and seed give the same result and the same trace, byte for byte.
  *
- * Storage (DeDe dedup, vIC interrupt coalescing, the VMs' `disks`) is integrated by the storage
- * work; until then `dedup` and `interrupts` measurements come back as `{ wired: false, note }` and
- * a note, never as numbers.
+ * Storage (src/runner/storage.ts): a host whose VMs have `disks` gets one cluster volume holding
+ * them (linked clones of per-image base files, Terra-encrypted for closed-box VMs by default); its
+ * `storage.dedup` runs DeDe passes on the host's event queue and `storage.vic` gives each VM's root
+ * disk a virtual SCSI controller with vIC; `dedup` and `interrupts` measure them.
  */
 import { attachCloaking, type CloakEngine } from '../cloaking/index.js';
 import { nobleProvider as P, toHex } from '../crypto/index.js';
@@ -21,6 +22,7 @@ import { buildImage, MemoryBlockDevice, parseImage, policyFor, ProtectedDisk, Ve
 import { ATTACKS } from '../attacks/registry.js';
 import { combineHooks, stageAdversary, type StagedAdversary, type VictimContext } from './adversaries.js';
 import { delayedStart, newVaultLog, wrapProgram, type VaultLog } from './vault.js';
+import { attachVmController, attachVmDisks, closeDisks, createHostStorage, dedupPass, dedupRows, interruptRows, scheduleDedup, type DedupMeasureRow, type HostStorage, type InterruptMeasureRow } from './storage.js';
 
 export { ADVERSARY_META, type StagedAdversary, type VictimContext } from './adversaries.js';
 export { VAULT_PAGES, STACK_BASE, type VaultLog } from './vault.js';
@@ -81,6 +83,8 @@ interface HostRt {
   readonly tvmm: Tvmm;
   readonly esx: EsxMemory;
   readonly engine?: CloakEngine;
+  /** The host's cluster volume, when VMs on it have disks. */
+  readonly storage?: HostStorage;
 }
 
 interface VmRt {
@@ -125,8 +129,17 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     if (a.kind === 'disk-tamper' && vm.disks.length === 0) throw new ScenarioRunError(`adversaries[${i}].vm`, `disk-tamper needs a VM with a disk, but VM ${vm.name} has none`);
     return t;
   });
+  const imageSizes = new Map<string, number>();
+  s.vms.forEach((v, i) => v.disks.forEach((d, j) => {
+    if (d.image === undefined || (d.encrypted ?? v.kind === 'closed-box')) return;
+    const key = `${v.host ?? s.hosts[0].name}/${d.image}`;
+    const prev = imageSizes.get(key);
+    if (prev !== undefined && prev !== d.sizeMiB) throw new ScenarioRunError(`vms[${i}].disks[${j}].sizeMiB`, `linked clones of image ${d.image} must all be ${prev} MiB (the size of its base image), got ${d.sizeMiB}`);
+    imageSizes.set(key, d.sizeMiB);
+  }));
 
   // ---- hosts
+  const domains = new Map<string, number>(); // storage trust-domain key → domain id
   const hosts = new Map<string, HostRt>();
   for (const h of s.hosts) {
     const vmsHere = s.vms.filter((v) => (v.host ?? s.hosts[0].name) === h.name);
@@ -149,8 +162,12 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     if (!mem.swap) notes.push(`host ${h.name}: swap: false — the memory manager never falls back to host swap for a slow balloon; admission control still reserves swap space, and the hard/low reclamation states may still swap as the last resort`);
     const cloakNames = vmsHere.flatMap((v) => v.programs.map((p, j) => (p.cloaked ? alias(v.name, j, p.name) : undefined)).filter((x): x is string => x !== undefined));
     const engine = cloakNames.length > 0 ? attachCloaking(tvmm, { cloakPrograms: cloakNames }) : undefined;
-    if (h.storage) notes.push(`host ${h.name}: the storage policy (dedup, vIC) is not wired into the runner yet; it had no effect on this run`);
-    hosts.set(h.name, { name: h.name, spec: h, host, tvmm, esx, ...(engine ? { engine } : {}) });
+    const withDisks = vmsHere.filter((v) => v.disks.length > 0);
+    const storage = withDisks.length > 0 ? createHostStorage(h.name, host, h, withDisks, domains) : undefined;
+    if (h.storage && !storage) notes.push(`host ${h.name}: the storage policy (dedup, vIC) had no effect: no VM on the host has disks`);
+    if (storage && h.storage?.dedup) scheduleDedup(storage, host, h.storage.dedupIntervalMs ?? 0, s.durationMs);
+    if (storage && h.storage?.vic) notes.push(`host ${h.name}: storage.vic.timerUs (${h.storage.vic.timerUs} µs) has no counterpart: vIC as modelled has no delivery timer (a coalesced completion is covered by a later completion's interrupt); maxCif is the largest coalescing factor`);
+    hosts.set(h.name, { name: h.name, spec: h, host, tvmm, esx, ...(engine ? { engine } : {}), ...(storage ? { storage } : {}) });
   }
 
   // ---- VMs
@@ -199,7 +216,9 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
       if (!(e instanceof TerraError)) throw e;
       throw new ScenarioRunError(`vms[${s.vms.indexOf(v)}]`, `host ${h.name} refused VM ${v.name}: ${e.code} (${e.message})`);
     }
-    if (mem.ballooning) h.tvmm.attachDisk(vmId, 'swap', new MemoryDisk(v.memoryMiB * MIB_PAGES));
+    const own = h.storage ? attachVmDisks(h.storage, h.host, h.tvmm, v, vmId, domains) : { swap: false };
+    if (h.storage && h.spec.storage?.vic) attachVmController(h.storage, h.host, h.tvmm, v, vmId, h.spec.storage.vic);
+    if (mem.ballooning && !own.swap) h.tvmm.attachDisk(vmId, 'swap', new MemoryDisk(v.memoryMiB * MIB_PAGES));
     h.esx.setVmConfig(vmId, { min: (v.minMiB ?? 0) * MIB_PAGES, max: (v.maxMiB ?? v.memoryMiB) * MIB_PAGES, shares: v.shares });
     if (v.image !== undefined) h.esx.setSharingDomain(vmId, `image:${v.image}`);
     const rt: VmRt = { spec: v, h, vmId, kernel, ...(image ? { image } : {}), programs: names };
@@ -259,7 +278,13 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
       }
     }
   }
-  for (const h of hosts.values()) h.esx.stop();
+  for (const h of hosts.values()) {
+    h.esx.stop();
+    if (h.storage) {
+      dedupPass(h.storage); // the final pass (no-op without dedup)
+      closeDisks(h.storage);
+    }
+  }
 
   // ---- results
   const endNs = s.durationMs * NS_PER_MS;
@@ -333,11 +358,36 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     for (const a of attestation) summary.push({ label: `attestation of ${a.vm}`, value: a.data.verified ? 'verified' : 'REFUSED', status: a.data.verified ? 'ok' : 'bad' });
     if (attestation.length > 1) notes.push(`attestation: the report shows ${first!.vm}; the JSON has all ${attestation.length}`);
   }
-  for (const m of ['interrupts', 'dedup'] as const) {
-    if (!want.has(m)) continue;
-    const note = `${m}: not measured — the storage engine (DeDe, vIC) is not wired into the scenario runner yet`;
-    measurements[m] = { wired: false, note };
-    notes.push(note);
+  const stores = hostList.flatMap((h) => (h.storage ? [h.storage] : []));
+  for (const st of stores) notes.push(...st.notes);
+  if (want.has('dedup')) {
+    const rows: DedupMeasureRow[] = [];
+    const perHost: Record<string, unknown>[] = [];
+    const rep: NonNullable<ReportData['dedup']>[number][] = [];
+    for (const st of stores) {
+      const d = dedupRows(st);
+      rows.push(...d.rows);
+      rep.push(...d.report);
+      perHost.push(d.host);
+      if (!st.dedup) notes.push(`dedup: host ${st.hostName} has no storage.dedup; its rows show linked-clone sharing only`);
+    }
+    if (stores.length === 0) notes.push('dedup: no VM has disks; nothing to deduplicate');
+    measurements.dedup = { hosts: perHost, rows };
+    if (rep.length) report.dedup = rep;
+    for (const r of rows.filter((x) => x.vm === null)) summary.push({ label: `dedup on ${r.host}`, value: `${r.logicalMiB.toFixed(1)} MiB logical in ${r.uniqueMiB.toFixed(1)} MiB unique` });
+  }
+  if (want.has('interrupts')) {
+    const rows: InterruptMeasureRow[] = [];
+    const rep: NonNullable<ReportData['interrupts']>[number][] = [];
+    for (const st of stores) {
+      const d = interruptRows(st);
+      rows.push(...d.rows);
+      rep.push(...d.report);
+    }
+    if (rows.length === 0) notes.push('interrupts: no VM has an interrupt-driven disk (a host storage.vic policy and an unencrypted root disk); nothing measured');
+    measurements.interrupts = rows;
+    if (rep.length) report.interrupts = rep;
+    for (const r of rows) summary.push({ label: `interrupts of ${r.vm}`, value: `${r.interruptsPerCompletion.toFixed(2)} per completion (${r.completions} completions, vIC ${r.vic ? 'on' : 'off'})` });
   }
   const digest = hostList.map((h) => h.host.sim.trace.digest()).join(':');
   const allEvents = hostList.map((h) => h.host.sim.trace.events());

@@ -44,11 +44,8 @@ describe('example scenarios', () => {
       if (s.measure.includes('attacks')) expect(a.report.attacks!.length).toBeGreaterThan(0);
       if (s.measure.includes('attestation')) expect(a.report.attestation).toBeDefined();
       if (s.measure.includes('trace')) expect(a.report.trace!.events).toBeGreaterThan(0);
-      for (const m of ['dedup', 'interrupts'] as const) {
-        if (!s.measure.includes(m)) continue;
-        expect(a.measurements[m]).toMatchObject({ wired: false });
-        expect(a.notes.some((n) => n.startsWith(`${m}: not measured`))).toBe(true);
-      }
+      if (s.measure.includes('dedup')) expect(a.report.dedup!.length).toBeGreaterThan(0);
+      if (s.measure.includes('interrupts')) expect(a.report.interrupts!.length).toBeGreaterThan(0);
       expect(runText(a)).toContain(s.name);
       const html = renderReport(a.report); // validates the report data
       if (s.measure.includes('memory')) expect(html).toContain('<svg');
