@@ -43,6 +43,15 @@ export function runText(r: ScenarioRunResult): string {
     const b = m.ballooning as { vm: string; enabled: boolean; ballooned: number; swapped: number; target: number; peakBalloonMiB: number; peakSwappedMiB: number }[];
     out.push('', 'ballooning', table(['vm', 'enabled', 'peak balloon MiB', 'peak swapped MiB', 'target pages'], b.map((v) => [v.vm, String(v.enabled), mib(v.peakBalloonMiB), mib(v.peakSwappedMiB), String(v.target)])));
   }
+  if (m.dedup) {
+    const d = m.dedup as { hosts: { host: string; enabled: boolean; passes: number; sharedBlocks: number }[]; rows: { host: string; vm: string | null; logicalMiB: number; uniqueMiB: number }[] };
+    out.push('', `dedup (${d.hosts.map((h) => `${h.host}: ${h.enabled ? `${h.passes} DeDe passes, ${h.sharedBlocks} blocks shared` : 'DeDe off'}`).join('; ') || 'no disks'})`);
+    out.push(table(['host', 'vm', 'logical MiB', 'unique MiB'], d.rows.map((x) => [x.host, x.vm ?? '(all VM disks)', x.logicalMiB.toFixed(2), x.uniqueMiB.toFixed(2)])));
+  }
+  if (m.interrupts) {
+    const rows = m.interrupts as { host: string; vm: string; disk: string; vic: boolean; completions: number; interrupts: number; interruptsPerCompletion: number; addedLatencyUs: number }[];
+    out.push('', 'interrupts', rows.length ? table(['vm', 'disk', 'vIC', 'completions', 'interrupts', 'per completion', 'added µs'], rows.map((x) => [`${x.vm} (${x.host})`, x.disk, x.vic ? 'on' : 'off', String(x.completions), String(x.interrupts), x.interruptsPerCompletion.toFixed(2), x.addedLatencyUs.toFixed(1)])) : '(no interrupt-driven disks)');
+  }
   if (m.attestation) {
     const a = m.attestation as { vm: string; verified: boolean; checks: { name: string; ok: boolean }[] }[];
     out.push('', 'attestation', table(['vm', 'verified', 'checks'], a.map((x) => [x.vm, x.verified ? 'yes' : 'NO', x.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')])));

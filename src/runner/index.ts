@@ -20,6 +20,7 @@ import { Host, MemoryDisk, type ProgramFn, type Tvmm } from '../tvmm/index.js';
 import { securityCounts, stateBandsFromTrace, type AttackRow, type AttestationData, type MemorySample, type ReportData, type SummaryRow } from '../report/index.js';
 import { buildImage, MemoryBlockDevice, parseImage, policyFor, ProtectedDisk, Verifier, x25519KeyPair } from '../attestation/index.js';
 import { ATTACKS } from '../attacks/registry.js';
+import { MAX_FILE_SIZE } from '../storage/index.js';
 import { combineHooks, stageAdversary, type StagedAdversary, type VictimContext } from './adversaries.js';
 import { delayedStart, newVaultLog, wrapProgram, type VaultLog } from './vault.js';
 import { attachVmController, attachVmDisks, closeDisks, createHostStorage, dedupPass, dedupRows, interruptRows, scheduleDedup, type DedupMeasureRow, type HostStorage, type InterruptMeasureRow } from './storage.js';
@@ -29,6 +30,10 @@ export { VAULT_PAGES, STACK_BASE, type VaultLog } from './vault.js';
 
 const MIB_PAGES = 256;
 const TICK_NS = 50 * NS_PER_MS;
+/** Largest VM disk (MiB): one file on the cluster volume. */
+const MAX_VDISK_MIB = MAX_FILE_SIZE / (1 << 20);
+/** Largest encrypted disk (MiB): ProtectedDisk.format seals every block (about 2 s of wall time per 64 MiB). */
+const MAX_ENCRYPTED_MIB = 64;
 /** Largest host swap device the memory manager accepts (slots). */
 const MAX_SWAP_SLOTS = 2 ** 26;
 
@@ -131,7 +136,10 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
   });
   const imageSizes = new Map<string, number>();
   s.vms.forEach((v, i) => v.disks.forEach((d, j) => {
-    if (d.image === undefined || (d.encrypted ?? v.kind === 'closed-box')) return;
+    const encrypted = d.encrypted ?? v.kind === 'closed-box';
+    if (d.sizeMiB > MAX_VDISK_MIB) throw new ScenarioRunError(`vms[${i}].disks[${j}].sizeMiB`, `a disk is a file on the host's cluster volume, at most ${MAX_VDISK_MIB} MiB, got ${d.sizeMiB}`);
+    if (encrypted && d.sizeMiB > MAX_ENCRYPTED_MIB) throw new ScenarioRunError(`vms[${i}].disks[${j}].sizeMiB`, `an encrypted disk is formatted block by block (Terra protected disk); at most ${MAX_ENCRYPTED_MIB} MiB, got ${d.sizeMiB}`);
+    if (d.image === undefined || encrypted) return;
     const key = `${v.host ?? s.hosts[0].name}/${d.image}`;
     const prev = imageSizes.get(key);
     if (prev !== undefined && prev !== d.sizeMiB) throw new ScenarioRunError(`vms[${i}].disks[${j}].sizeMiB`, `linked clones of image ${d.image} must all be ${prev} MiB (the size of its base image), got ${d.sizeMiB}`);
@@ -163,7 +171,13 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
     const cloakNames = vmsHere.flatMap((v) => v.programs.map((p, j) => (p.cloaked ? alias(v.name, j, p.name) : undefined)).filter((x): x is string => x !== undefined));
     const engine = cloakNames.length > 0 ? attachCloaking(tvmm, { cloakPrograms: cloakNames }) : undefined;
     const withDisks = vmsHere.filter((v) => v.disks.length > 0);
-    const storage = withDisks.length > 0 ? createHostStorage(h.name, host, h, withDisks, domains) : undefined;
+    let storage: HostStorage | undefined;
+    try {
+      storage = withDisks.length > 0 ? createHostStorage(h.name, host, h, withDisks, domains) : undefined;
+    } catch (e) {
+      if (!(e instanceof TerraError)) throw e;
+      throw new ScenarioRunError(`hosts[${s.hosts.indexOf(h)}]`, `host ${h.name} could not set up its cluster volume: ${e.code} (${e.message})`);
+    }
     if (h.storage && !storage) notes.push(`host ${h.name}: the storage policy (dedup, vIC) had no effect: no VM on the host has disks`);
     if (storage && h.storage?.dedup) scheduleDedup(storage, host, h.storage.dedupIntervalMs ?? 0, s.durationMs);
     if (storage && h.storage?.vic) notes.push(`host ${h.name}: storage.vic.timerUs (${h.storage.vic.timerUs} µs) has no counterpart: vIC as modelled has no delivery timer (a coalesced completion is covered by a later completion's interrupt); maxCif is the largest coalescing factor`);
@@ -216,8 +230,14 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
       if (!(e instanceof TerraError)) throw e;
       throw new ScenarioRunError(`vms[${s.vms.indexOf(v)}]`, `host ${h.name} refused VM ${v.name}: ${e.code} (${e.message})`);
     }
-    const own = h.storage ? attachVmDisks(h.storage, h.host, h.tvmm, v, vmId, domains) : { swap: false };
-    if (h.storage && h.spec.storage?.vic) attachVmController(h.storage, h.host, h.tvmm, v, vmId, h.spec.storage.vic);
+    let own = { swap: false };
+    try {
+      if (h.storage) own = attachVmDisks(h.storage, h.host, h.tvmm, v, vmId, domains);
+      if (h.storage && h.spec.storage?.vic) attachVmController(h.storage, h.host, h.tvmm, v, vmId, h.spec.storage.vic);
+    } catch (e) {
+      if (!(e instanceof TerraError)) throw e;
+      throw new ScenarioRunError(`vms[${s.vms.indexOf(v)}].disks`, `host ${h.name} could not attach VM ${v.name}'s disks: ${e.code} (${e.message})`);
+    }
     if (mem.ballooning && !own.swap) h.tvmm.attachDisk(vmId, 'swap', new MemoryDisk(v.memoryMiB * MIB_PAGES));
     h.esx.setVmConfig(vmId, { min: (v.minMiB ?? 0) * MIB_PAGES, max: (v.maxMiB ?? v.memoryMiB) * MIB_PAGES, shares: v.shares });
     if (v.image !== undefined) h.esx.setSharingDomain(vmId, `image:${v.image}`);

@@ -40,6 +40,8 @@ const JITTER_NS = 2_000_000;
  * few hundred virtual ms estimates its IOPS while the IO is still going on.
  */
 const VIC_EPOCH_NS = 50_000_000;
+/** Largest cluster volume (MiB of data blocks; its metadata is held in memory, ~1 KiB per MiB). */
+export const MAX_VOLUME_MIB = 4096;
 const MIB = 1 << 20;
 const BLOCKS_PER_MIB = MIB / 4096;
 
@@ -110,8 +112,9 @@ export function createHostStorage(hostName: string, host: Host, spec: Scenario['
       totalMiB += d.sizeMiB;
     }
   }
-  // Thin provisioning never needs more than every disk full, plus room for DeDe's logs and index.
-  const geom = { ...defaultGeometry(totalMiB + 16 + Math.ceil(totalMiB / 16)), inodes: Math.max(256, 4 * (vms.length * 16 + images.size) + 16) };
+  // Thinly provisioned: room for every disk full plus DeDe's logs and index, but at most
+  // MAX_VOLUME_MIB of data blocks (beyond that a write fails: a guest IO error).
+  const geom = { ...defaultGeometry(Math.min(MAX_VOLUME_MIB, totalMiB + 16 + Math.ceil(totalMiB / 16))), inodes: Math.max(256, 4 * (vms.length * 16 + images.size) + 16) };
   const store = new MemoryStore(computeLayout(geom).totalSize);
   const volume = ClusterVolume.format(store, geom, { ctx: host.sim });
   const dedup = spec.storage?.dedup ? new DedupEngine(volume, { ctx: host.sim }) : undefined;
@@ -166,7 +169,7 @@ export function attachVmDisks(st: HostStorage, host: Host, tvmm: Tvmm, v: Scenar
     let backend: BlockBackend = vdisk;
     if (encrypted) {
       // The disk key is sealed to the TVMM's boot registers; the TVMM unseals it to open the disk.
-      const { sealedKey } = createSealedDiskKey(host.rootOfTrust, host.sim.rng.fork(`disk-key/${v.name}/${d.name}`));
+      const { sealedKey } = createSealedDiskKey(host.rootOfTrust, host.sim.rng.fork(`sealed-disk-key/${v.name}/${d.name}`));
       const k = host.rootOfTrust.unseal(sealedKey);
       backend = ProtectedDisk.format(host.sim, P, vdisk, { cls: 'encrypted', key: k, diskId: `${v.name}/${d.name}` });
     }

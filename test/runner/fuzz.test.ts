@@ -21,6 +21,11 @@ const program = fc.record({
 const scenarioArb = fc.record({
   seed: fc.integer({ min: 0, max: 1000 }),
   hosts: fc.integer({ min: 1, max: 2 }),
+  storage: fc.option(fc.record({
+    dedup: fc.boolean(),
+    dedupIntervalMs: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+    vic: fc.option(fc.record({ enabled: fc.boolean(), maxCif: fc.integer({ min: 1, max: 64 }) }), { nil: undefined }),
+  }), { nil: undefined }),
   vms: fc.array(fc.record({
     host: fc.integer({ min: 0, max: 1 }),
     kind: fc.constantFrom('open-box' as const, 'closed-box' as const),
@@ -28,6 +33,8 @@ const scenarioArb = fc.record({
     image: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
     attest: fc.boolean(),
     disk: fc.boolean(),
+    diskImage: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+    encrypted: fc.option(fc.boolean(), { nil: undefined }),
     programs: fc.array(program, { maxLength: 2 }),
   }), { minLength: 1, maxLength: 3 }),
   adversaries: fc.array(fc.record({ kind: fc.constantFrom(...ADVERSARY_KINDS), vm: fc.nat(), target: fc.nat(), atMs: fc.integer({ min: 0, max: 15 }) }), { maxLength: 3 }),
@@ -39,11 +46,12 @@ describe('runner fuzz', () => {
     let ran = 0;
     fc.assert(
       fc.property(scenarioArb, (g) => {
-        const hosts = Array.from({ length: g.hosts }, (_, i) => ({ name: `h${i}`, machineMiB: 64 }));
+        const storage = g.storage && { dedup: g.storage.dedup, ...(g.storage.dedupIntervalMs !== undefined ? { dedupIntervalMs: g.storage.dedupIntervalMs } : {}), ...(g.storage.vic ? { vic: g.storage.vic } : {}) };
+        const hosts = Array.from({ length: g.hosts }, (_, i) => ({ name: `h${i}`, machineMiB: 64, ...(storage ? { storage } : {}) }));
         const vms = g.vms.map((v, i) => ({
           name: `v${i}`, host: `h${Math.min(v.host, g.hosts - 1)}`, kind: v.kind, memoryMiB: v.memoryMiB,
           ...(v.image ? { image: v.image } : {}), attest: v.attest && v.image !== undefined,
-          disks: v.disk ? [{ name: 'd', sizeMiB: 1 }] : [],
+          disks: v.disk ? [{ name: 'd', sizeMiB: 1, ...(v.diskImage ? { image: v.diskImage } : {}), ...(v.encrypted !== undefined ? { encrypted: v.encrypted } : {}) }] : [],
           programs: v.programs.map((p, j) => ({ name: p.p[0], argv: p.p[1], cloaked: p.cloaked, startMs: j === 0 ? 0 : p.startMs })).filter((p, j, a) => a.findIndex((q) => q.name === p.name) === j),
         }));
         const adversaries = g.adversaries.map((a) => {
