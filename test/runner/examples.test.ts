@@ -82,4 +82,29 @@ describe('example scenarios', () => {
     expect(r.report.attacks!.find((x) => x.id === 'balloon-hog')!.outcome).toBe('blocked');
     expect(r.report.memory!.states!.length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('vdi-dedup: every desktop writes its profile; on each host DeDe passes ran and the volume holds fewer unique than logical MiB', () => {
+    const r = runOf('vdi-dedup.yaml');
+    expect(r.ok).toBe(true);
+    expect(r.events.filter((e) => e.kind === 'console' && (e.data as { line: string }).line === 'file-io: profile.dat 1048576 bytes ok')).toHaveLength(3); // host-a's trace
+    const d = r.measurements.dedup as { hosts: { host: string; passes: number; sharedBlocks: number; fsck: { ok: boolean } }[]; rows: { host: string; vm: string | null; logicalMiB: number; uniqueMiB: number }[] };
+    expect(d.hosts.map((h) => h.host)).toEqual(['host-a', 'host-b']);
+    for (const h of d.hosts) {
+      expect(h.passes).toBe(12); // every 100 ms of 1200, and the final pass
+      expect(h.sharedBlocks).toBeGreaterThan(0);
+      expect(h.fsck.ok).toBe(true);
+      const all = d.rows.find((x) => x.host === h.host && x.vm === null)!;
+      expect(all.uniqueMiB).toBeLessThan(all.logicalMiB - 1);
+    }
+  });
+
+  it('vic-under-load: both writes complete through the controller, and vIC delivers fewer interrupts than completions', () => {
+    const r = runOf('vic-under-load.json');
+    expect(r.ok).toBe(true);
+    const rows = r.measurements.interrupts as { vm: string; vic: boolean; completions: number; interrupts: number; interruptsPerCompletion: number }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ vm: 'db', vic: true, completions: 768 }); // 2 MiB + 1 MiB of 4 KiB writes
+    expect(rows[0].interrupts).toBeLessThan(rows[0].completions);
+    expect(rows[0].interruptsPerCompletion).toBeGreaterThanOrEqual(1 / 8); // maxCif 8
+  });
 });
