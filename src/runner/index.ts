@@ -18,7 +18,7 @@ import type { Measurement, Scenario, ScenarioAdversary, ScenarioVm } from '../sc
 import { createSimContext, NS_PER_MS, TerraError, type TraceEvent, type VmId } from '../sim/index.js';
 import { Host, MemoryDisk, type ProgramFn, type Tvmm } from '../tvmm/index.js';
 import { securityCounts, stateBandsFromTrace, type AttackRow, type AttestationData, type MemorySample, type ReportData, type SummaryRow } from '../report/index.js';
-import { buildImage, MemoryBlockDevice, parseImage, policyFor, ProtectedDisk, Verifier, x25519KeyPair } from '../attestation/index.js';
+import { buildImage, parseImage, policyFor, Verifier, x25519KeyPair } from '../attestation/index.js';
 import { ATTACKS } from '../attacks/registry.js';
 import { MAX_FILE_SIZE } from '../storage/index.js';
 import { combineHooks, stageAdversary, type StagedAdversary, type VictimContext } from './adversaries.js';
@@ -254,7 +254,7 @@ export function runScenario(s: Scenario, opts: { seed?: number } = {}): Scenario
         cloaked: target !== undefined && v.programs.some((p) => p.name === target && p.cloaked),
         ...(h.engine ? { engine: h.engine } : {}),
         esx: h.esx,
-        ...(a.kind === 'disk-tamper' ? { disk: protectedDisk(h.host, v, i) } : {}),
+        ...(a.kind === 'disk-tamper' && h.storage ? { disk: tamperTarget(h.storage, v.name) } : {}),
       };
       const st = stageAdversary(a, ctx);
       hooks.push(st.hooks);
@@ -461,20 +461,16 @@ function attest(v: VmRt, seed: number): { vm: string; data: AttestationData; ide
   }
 }
 
-/** The Terra virtual disk a disk-tamper adversary attacks: the VM's first disk, formatted in its class and filled with its data. */
-function protectedDisk(host: Host, v: ScenarioVm, i: number): NonNullable<VictimContext['disk']> {
-  const d = v.disks[0];
-  const encrypted = d.encrypted ?? v.kind === 'closed-box';
-  if (d.sizeMiB > 64) throw new ScenarioRunError(`adversaries[${i}].vm`, `disk-tamper formats VM ${v.name}'s disk ${d.name} in memory; at most 64 MiB, got ${d.sizeMiB}`);
-  const ctx = createSimContext({ seed: host.sim.rng.fork(`disk/${v.name}/${d.name}`).u32() });
-  const dev = new MemoryBlockDevice(4096, d.sizeMiB * MIB_PAGES);
-  const key = encrypted ? host.sim.rng.fork(`disk-key/${v.name}/${d.name}`).bytes(32) : undefined;
-  const disk = ProtectedDisk.format(ctx, P, dev, { cls: encrypted ? 'encrypted' : 'raw', ...(key ? { key } : {}), diskId: `${v.name}/${d.name}` });
-  const block = new Uint8Array(4096).map((_, k) => (k * 13 + v.name.length) & 0xff);
-  for (let lba = 0; lba < Math.min(16, disk.blocks); lba++) disk.write(lba, block);
+/**
+ * What a disk-tamper adversary (the storage host) reaches of VM `vm`'s first disk: the volume file's
+ * raw blocks (ciphertext when encrypted), written as the volume host; and the read the VM's TVMM
+ * makes through the disk's class (the ProtectedDisk's integrity check when encrypted).
+ */
+function tamperTarget(st: HostStorage, vm: string): NonNullable<VictimContext['disk']> {
+  const d = st.disks.find((x) => x.vm === vm)!;
   return {
-    peek: (lba) => dev.read(lba, 1),
-    poke: (lba, data) => dev.write(lba, data),
-    verifyRead: (lba) => disk.read(lba, 1),
+    peek: (lba) => d.vdisk.read(lba, 1),
+    poke: (lba, data) => d.vdisk.write(lba, data),
+    verifyRead: (lba) => d.backend.read(lba, 1),
   };
 }
