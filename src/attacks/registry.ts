@@ -7,6 +7,7 @@ import { storageAttacks } from './storage.js';
 import { attestAttacks } from './attest.js';
 import { memAttacks } from './memory.js';
 import { cloakAttacks } from './cloak.js';
+import { platformAttacks } from './platform.js';
 
 export const ATTACKS: readonly AttackScenario[] = [
   ...storageAttacks,
@@ -14,6 +15,7 @@ export const ATTACKS: readonly AttackScenario[] = [
   ...attestAttacks,
   ...memAttacks,
   ...cloakAttacks,
+  ...platformAttacks,
 ];
 
 /** Finds a scenario by id (case-insensitive). */

@@ -1,0 +1,784 @@
+/**
+ * Platform threat scenarios: VM isolation and partitioning (threats.md §3 ISO-01, 03, 05, 06, 08,
+ * 09), crash and clock faults (§6 FLT-04, FLT-07, FLT-12) and STO-11 (interrupt injection), run
+ * against the whole machine (Host → TVMM → guests) from a seed. Guests here are small probe
+ * kernels that use only the {@link GuestPlatform} a real guest kernel gets (actor K/P of §0.1);
+ * the god view (machine frames, pmaps) is read through `src/testing`'s {@link godView}, which no
+ * guest can reach.
+ */
+import { PAGE_SIZE, SimulatedCrash, TerraError, createSimContext, isValidationError, type VmId } from '../sim/index.js';
+import { nobleProvider } from '../crypto/index.js';
+import { Host, MemoryDisk, TIME_SLICE_NS, type GuestDisk, type GuestOs, type GuestPlatform, type HostOptions, type ProgramFn, type Proc, type TrapRequest, type Tvmm } from '../tvmm/index.js';
+
+type Gen = Generator<TrapRequest, number, number>;
+import { attachEsx, type EsxMemory, type EsxOptions } from '../memory/index.js';
+import { RamDisk, VirtualScsiController } from '../storage/index.js';
+import { FaultInjector, NvStore, buildImage, createAttestedHost, parseImage, policyFor, Verifier } from '../attestation/index.js';
+import { MemoryNvStore, attachCloaking } from '../cloaking/index.js';
+import { O, SYS, USER_LAYOUT } from '../guest/abi.js';
+import { bootCloaked, godView, type Inode } from '../testing/index.js';
+import type { AttackReport, AttackScenario } from './types.js';
+
+const report = (outcome: AttackReport['outcome'], detail: string): AttackReport => ({ outcome, detail });
+
+/** The outcome of one call: 'OK:<value>', 'VALIDATION', a TerraError code, 'GUEST_FAULT:<kind>', or `<name>` of another error. */
+export function probe(f: () => unknown): string {
+  try {
+    const v = f();
+    return `OK:${typeof v === 'number' ? v : typeof v}`;
+  } catch (e) {
+    if (isValidationError(e)) return 'VALIDATION';
+    if (e instanceof RangeError) return 'RangeError';
+    if (e instanceof TypeError) return 'TypeError';
+    if (e instanceof TerraError) return e.code;
+    if (e instanceof Error && e.name === 'GuestFault') return `GUEST_FAULT:${(e as Error & { kind: string }).kind}`;
+    return e instanceof Error ? e.name : 'THROWN';
+  }
+}
+
+/** FNV-1a over bytes (a digest for god-view snapshots; not security relevant). */
+function fnv(b: Uint8Array): string {
+  let h = 2166136261;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 16777619);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * God-view snapshot of one VM: every guest-physical page's machine frame and content digest, plus
+ * the digest of every frame the VM owns. Two equal snapshots mean nothing of that VM was touched.
+ */
+export function vmSnapshot(host: Host, vm: VmId): string {
+  const g = godView(host);
+  const pages = host.memory.pmap(vm).pages;
+  const out: string[] = [];
+  for (let i = 0; i < pages; i++) {
+    const f = g.frameOf(vm, i);
+    out.push(f < 0 ? '-' : `${f}:${fnv(host.machine.bytes(f as never))}`);
+  }
+  for (const f of g.usedFrames()) if (f.owner === vm) out.push(`o${f.mpn}:${fnv(host.machine.bytes(f.mpn as never))}`);
+  return out.join(',');
+}
+
+/** A guest kernel that only keeps its platform and runs a callback at boot and on interrupts (the attacker's kernel). */
+export class ProbeGuest implements GuestOs {
+  p!: GuestPlatform;
+  readonly irqs: number[] = [];
+  constructor(
+    readonly onBoot: (p: GuestPlatform) => void = () => {},
+    readonly onIrq: (p: GuestPlatform, v: number) => void = () => {},
+  ) {}
+  boot(p: GuestPlatform): void {
+    this.p = p;
+    this.onBoot(p);
+  }
+  interrupt(v: number): void {
+    this.irqs.push(v);
+    this.onIrq(this.p, v);
+  }
+  run(): 'idle' {
+    return 'idle';
+  }
+}
+
+/** A booted host with ESX memory and the given guests as VMs (each booted by one scheduler pass). */
+export function platformLab(seed: number, vms: readonly { name: string; kind?: 'open-box' | 'closed-box'; pages?: number; guest: GuestOs; disk?: MemoryDisk; programs?: Record<string, ProgramFn> }[], hostOpts: HostOptions = {}, esxOpts: EsxOptions = { overheadPages: 0 }) {
+  const host = new Host({ seed, machineMiB: 32, ...hostOpts });
+  const tvmm = host.boot();
+  const esx = attachEsx(tvmm, esxOpts);
+  const ids = vms.map((v) => {
+    const id = tvmm.createVm({ name: v.name, kind: v.kind ?? 'open-box', pages: v.pages ?? 64, guest: v.guest, ...(v.programs ? { programs: v.programs } : {}) });
+    if (v.disk) tvmm.attachDisk(id, 'd0', v.disk);
+    return id;
+  });
+  for (const id of ids) tvmm.power(id, 'on');
+  tvmm.run({ maxSlices: ids.length });
+  return { host, tvmm, esx, ids };
+}
+
+/** Probe results that count as a validation refusal (ValidationError, or a built-in TypeError/RangeError of a facade). */
+export const REFUSED = /^(VALIDATION|RangeError|TypeError)$/;
+
+const SECRET = (seed: number, vm: number, g: number) => createSimContext({ seed }).rng.fork(`secret/${vm}/${g}`).bytes(PAGE_SIZE);
+
+// ---------------------------------------------------------------------------------------------- ISO-01
+
+/** ISO-01's probes and their outcomes, with the victim's god-view snapshot before and after. */
+export function iso01(seed: number) {
+  const victim = new ProbeGuest((p) => {
+    for (let g = 0; g < p.memoryPages; g++) p.phys.write(g * PAGE_SIZE, SECRET(seed, 2, g));
+  });
+  const probeProg: ProgramFn = function* (p: Proc): Gen {
+    p.load8(0x1000); // PTE → gppn = memoryPages
+    return 0;
+  };
+  const attacker = new ProbeGuest();
+  const lab = platformLab(seed, [
+    { name: 'attacker', guest: attacker, disk: new MemoryDisk(64), programs: { probe: probeProg } },
+    { name: 'victim', guest: victim },
+  ]);
+  const [A, B] = lab.ids;
+  const before = vmSnapshot(lab.host, B);
+  const p = attacker.p;
+  const n = p.memoryPages;
+  const r: Record<string, string> = {};
+  const bad = [-1, n, 2 ** 32];
+  for (const g of bad) {
+    const gpa = g * PAGE_SIZE;
+    r[`phys.load32(${g})`] = probe(() => p.phys.load32(gpa));
+    r[`phys.store32(${g})`] = probe(() => p.phys.store32(gpa, 0x41414141));
+    r[`phys.read(${g})`] = probe(() => p.phys.read(gpa, 16));
+    r[`phys.write(${g})`] = probe(() => p.phys.write(gpa, new Uint8Array(16).fill(0x41)));
+    r[`phys.zeroPage(${g})`] = probe(() => p.phys.zeroPage(g));
+    r[`kernelSpace(${g})`] = probe(() => p.kernelSpace(g));
+    r[`disk.read→${g}`] = probe(() => p.disk('d0').read(0, 1, gpa));
+    r[`disk.write←${g}`] = probe(() => p.disk('d0').write(0, 1, gpa));
+    r[`balloon.inflate(${g})`] = probe(() => p.hypercall(16, [g]));
+    r[`balloon.deflate(${g})`] = probe(() => p.hypercall(17, [g]));
+  }
+  r['phys.read crossing the end'] = probe(() => p.phys.read((n - 1) * PAGE_SIZE, 2 * PAGE_SIZE));
+  r['disk.read crossing the end'] = probe(() => p.disk('d0').read(0, 2, (n - 1) * PAGE_SIZE));
+  // Page tables pointing outside guest-physical memory: root 1, page table 2.
+  const PTE = 7; // present, writable, user
+  p.phys.zeroPage(1);
+  p.phys.zeroPage(2);
+  p.phys.store32(1 * PAGE_SIZE, (2 << 12) | PTE); // PDE 0 → PT gppn 2
+  p.phys.store32(1 * PAGE_SIZE + 4, ((n << 12) | PTE) >>> 0); // PDE 1 → a "page table" beyond memory
+  p.phys.store32(2 * PAGE_SIZE + 4, ((n << 12) | PTE) >>> 0); // gva 0x1000 → gppn = memoryPages
+  p.phys.store32(2 * PAGE_SIZE + 8, ((0xfffff << 12) | PTE) >>> 0); // gva 0x2000 → gppn 2^20−1 (−1 in 20 bits)
+  p.phys.store32(2 * PAGE_SIZE + 12, (3 << 12) | PTE); // gva 0x3000 → gppn 3 (in range: the control)
+  const ks = p.kernelSpace(1);
+  r['pte→memoryPages'] = probe(() => ks.load8(0x1000));
+  r['pte→-1'] = probe(() => ks.store8(0x2000, 0x41));
+  r['pde→memoryPages'] = probe(() => ks.load32(0x400000));
+  r['pte→3 (control)'] = probe(() => ks.load8(0x3000));
+  const tid = p.createThread({ root: 1, program: 'probe' });
+  const trap = p.resume(tid);
+  r['user load via pte→memoryPages'] = `${trap.kind}:${trap.fault?.reason ?? trap.reason ?? ''}`;
+  const after = vmSnapshot(lab.host, B);
+  return { r, victimUnchanged: before === after, victimState: lab.tvmm.vm(B).state, attackerState: lab.tvmm.vm(A).state, balloon: lab.esx.vmStats(A).balloon };
+}
+
+const ISO01: AttackScenario = {
+  id: 'ISO-01',
+  area: 'ISO',
+  attack: 'A guest reaches gppn −1, = memoryPages and 2^32 through phys access, page tables, DMA and balloon hypercalls.',
+  expected: 'GUEST_FAULT or ValidationError on every path; no other VM frame touched (god-view diff).',
+  run(seed) {
+    const x = iso01(seed);
+    const ok = Object.entries(x.r).filter(([k]) => !k.includes('control') && !k.startsWith('balloon') && !k.startsWith('user'));
+    const wrong = ok.filter(([, v]) => !REFUSED.test(v) && !v.startsWith('GUEST_FAULT:bad-gppn'));
+    const balloonWrong = Object.entries(x.r).filter(([k, v]) => k.startsWith('balloon') && v !== 'OK:0');
+    if (!x.victimUnchanged) return report('LEAKED', 'the victim VM\'s frames changed (god-view diff)');
+    if (wrong.length || balloonWrong.length || !x.r['user load via pte→memoryPages'].startsWith('fault:bad-gppn'))
+      return report('LEAKED', `accepted: ${[...wrong, ...balloonWrong].map(([k, v]) => `${k}=${v}`).join(' ')} ${x.r['user load via pte→memoryPages']}`);
+    return report('blocked', `${ok.length} out-of-range accesses refused (ValidationError / GUEST_FAULT bad-gppn), balloon masks 0 (${x.balloon.rejectedInvalid} rejected), user fault bad-gppn; victim god view unchanged; no hypercall takes a machine frame number`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------- ISO-03
+
+/** ISO-03: VM A passes VM B's identifiers (VM id, gppns, domain and resource ids, sealed blobs, disk name) to every guest-reachable interface. */
+export function iso03(seed: number) {
+  const imgA = buildImage(nobleProvider, new Uint8Array(8192).fill(7), { name: 'tenant-a', blockSize: 4096 });
+  const imgB = buildImage(nobleProvider, new Uint8Array(8192).fill(8), { name: 'tenant-b', blockSize: 4096 });
+  let blobB: Uint8Array | undefined;
+  const victim = new ProbeGuest((p) => {
+    for (let g = 0; g < p.memoryPages; g++) p.phys.write(g * PAGE_SIZE, SECRET(seed, 2, g));
+    blobB = p.attestation().seal('wallet', new TextEncoder().encode('B-secret'));
+  });
+  const attacker = new ProbeGuest();
+  const host = new Host({ seed, machineMiB: 32 });
+  const tvmm = host.boot();
+  const esx = attachEsx(tvmm, { overheadPages: 0 });
+  attachCloaking(tvmm);
+  const A = tvmm.createVm({ name: 'A', kind: 'closed-box', pages: 64, guest: attacker, image: imgA });
+  const B = tvmm.createVm({ name: 'B', kind: 'closed-box', pages: 64, guest: victim, image: imgB });
+  tvmm.attachDisk(B, 'vdisk-b', new MemoryDisk(16));
+  tvmm.power(A, 'on');
+  tvmm.power(B, 'on');
+  tvmm.run({ maxSlices: 2 });
+  const before = vmSnapshot(host, B);
+  const bBalloon = JSON.stringify(esx.vmStats(B).balloon);
+  const p = attacker.p;
+  const r: Record<string, string> = {};
+  // Balloon: gppns are always interpreted in the caller's own space; B's id as an argument is just a number.
+  r['balloon.target(B id)'] = probe(() => p.hypercall(18, [B, 0]));
+  r['balloon.inflate(B gppns)'] = probe(() => p.hypercall(16, [B, 5, 6]));
+  // Cloak hypercalls with B's domain/resource ids from A's kernel (no cloaked context): refused (EPERM).
+  for (const nr of [32, 33, 34, 35, 36]) r[`cloak.${nr}(B ids)`] = probe(() => p.hypercall(nr, nr === 34 ? [1, 16, 1, 0] : [B, 1]));
+  // Attestation port: no argument names a VM; B's blob does not unseal for A.
+  const idA = p.attestation().getId();
+  const own = tvmm.attestation!.getId(A);
+  const idB = tvmm.attestation!.getId(B);
+  const same = (x: Uint8Array, y: Uint8Array) => x.length === y.length && x.every((b, i) => b === y[i]);
+  r['getId is the caller'] = same(idA.primary, own.primary) && !same(idA.primary, idB.primary) ? 'OK:self' : 'OTHER';
+  r['unsealBlob(B blob)'] = probe(() => p.attestation().unsealBlob(blobB!));
+  r['unseal(B label)'] = probe(() => p.attestation().unseal('wallet'));
+  r['disk(B disk)'] = probe(() => p.disk('vdisk-b'));
+  const after = vmSnapshot(host, B);
+  return { r, unchanged: before === after && JSON.stringify(esx.vmStats(B).balloon) === bBalloon, A, B, security: host.sim.trace.securityEvents().map((e) => e.kind) };
+}
+
+const ISO03: AttackScenario = {
+  id: 'ISO-03',
+  area: 'ISO',
+  attack: 'VM A passes VM B\'s VM id, gppns, cloak ids, sealed blob and disk name to balloon, cloak, attestation and disk interfaces.',
+  expected: 'Refused (IsolationViolation / error result); B\'s state unchanged.',
+  run(seed) {
+    const x = iso03(seed);
+    const expect: Record<string, (v: string) => boolean> = {
+      'balloon.target(B id)': (v) => v === 'OK:-22',
+      'balloon.inflate(B gppns)': (v) => v === 'OK:0' || v === 'OK:-22',
+      'getId is the caller': (v) => v === 'OK:self',
+      'unsealBlob(B blob)': (v) => v === 'UNSEAL_ERROR',
+      'unseal(B label)': (v) => v === 'NOT_FOUND' || v === 'UNSEAL_ERROR',
+      'disk(B disk)': (v) => v === 'NOT_FOUND',
+    };
+    const wrong = Object.entries(x.r).filter(([k, v]) => (expect[k] ? !expect[k](v) : v !== 'OK:-1'));
+    const detail = Object.entries(x.r).map(([k, v]) => `${k}=${v}`).join(' ');
+    if (!x.unchanged) return report('LEAKED', `B's god view changed; ${detail}`);
+    if (wrong.length) return report('LEAKED', `accepted: ${wrong.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    return report('blocked', `identity comes from the TVMM, never from arguments; ${detail}; B unchanged`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------- ISO-05
+
+/** The operations a management interface would need for snapshot or migration (none exists). */
+export const SNAPSHOT_OPERATIONS = ['snapshot', 'saveState', 'restore', 'migrate', 'exportVm', 'importVm', 'dumpMemory', 'checkpoint', 'clone'] as const;
+
+/** ISO-05: (a, b) no snapshot/migration path; power-cycling a closed-box VM exposes nothing; (c) an open-box VM cannot open the closed-box VM's sealed blobs or disk. */
+export function iso05(seed: number) {
+  const img = buildImage(nobleProvider, new Uint8Array(8192).fill(9), { name: 'bank', blockSize: 4096 });
+  let blob: Uint8Array | undefined;
+  const boots: Uint8Array[][] = [];
+  const closed = new ProbeGuest((p) => {
+    const seen: Uint8Array[] = [];
+    for (let g = 0; g < p.memoryPages; g++) seen.push(p.phys.read(g * PAGE_SIZE, PAGE_SIZE));
+    boots.push(seen);
+    for (let g = 0; g < p.memoryPages; g++) p.phys.write(g * PAGE_SIZE, SECRET(seed, 1, g));
+    blob ??= p.attestation().seal('vault', new TextEncoder().encode('closed-box secret'));
+  });
+  const open = new ProbeGuest();
+  const host = new Host({ seed, machineMiB: 32 });
+  const tvmm = host.boot();
+  attachEsx(tvmm, { overheadPages: 0 });
+  const C = tvmm.createVm({ name: 'closed', kind: 'closed-box', pages: 64, guest: closed, image: img });
+  const Op = tvmm.createVm({ name: 'open', kind: 'open-box', pages: 64, guest: open, image: img });
+  tvmm.attachDisk(C, 'data', new MemoryDisk(16));
+  tvmm.power(C, 'on');
+  tvmm.power(Op, 'on');
+  tvmm.run({ maxSlices: 2 });
+  const r: Record<string, string> = {};
+  const mgmt = tvmm.management as unknown as Record<string, unknown>;
+  const t = tvmm as unknown as Record<string, unknown>;
+  r.snapshotOps = SNAPSHOT_OPERATIONS.filter((op) => typeof mgmt[op] === 'function' || typeof t[op] === 'function').join('|') || 'none';
+  r.readMemoryRunning = probe(() => tvmm.management.readMemory(C, 0, 16));
+  r.readRegistersRunning = probe(() => tvmm.management.readRegisters(C));
+  r.threadsRunning = probe(() => tvmm.management.threads(C));
+  tvmm.management.power(C, 'off');
+  r.readMemoryOff = probe(() => tvmm.management.readMemory(C, 0, 16));
+  tvmm.management.power(C, 'on');
+  tvmm.run({ untilNs: host.sim.clock.now + 10_000_000 });
+  const second = boots[1] ?? [];
+  r.afterPowerCycle = second.length === 64 && second.every((pg) => pg.every((b) => b === 0)) ? 'ZEROS' : `SEEN:${second.length}`;
+  r.openUnseal = probe(() => open.p.attestation().unsealBlob(blob!));
+  r.openDisk = probe(() => open.p.disk('data'));
+  r.attachClosedDiskToOpen = probe(() => tvmm.attach('data', Op));
+  return { r, security: host.sim.trace.securityEvents().map((e) => e.kind) };
+}
+
+const ISO05: AttackScenario = {
+  id: 'ISO-05',
+  area: 'ISO',
+  attack: 'H snapshots/migrates a closed-box VM without attestation; an open-box VM opens its sealed blobs or disk.',
+  expected: '(a)(b) fail; (c) IsolationViolation or UnsealError.',
+  run(seed) {
+    const x = iso05(seed);
+    const want = { snapshotOps: 'none', readMemoryRunning: 'ISOLATION_VIOLATION', readRegistersRunning: 'ISOLATION_VIOLATION', threadsRunning: 'ISOLATION_VIOLATION', readMemoryOff: 'ISOLATION_VIOLATION', afterPowerCycle: 'ZEROS', openUnseal: 'UNSEAL_ERROR', openDisk: 'NOT_FOUND', attachClosedDiskToOpen: 'NOT_FOUND' } as Record<string, string>;
+    const wrong = Object.keys(want).filter((k) => x.r[k] !== want[k]);
+    const detail = Object.entries(x.r).map(([k, v]) => `${k}=${v}`).join(' ');
+    if (wrong.length) return report('LEAKED', `${detail} (unexpected: ${wrong.join(', ')})`);
+    return report('blocked', `(a)(b) blocked: no snapshot/migration path exists for closed-box VMs (the management interface offers only list/readMemory/readRegisters/threads/power, and inspection of a closed-box VM is ISOLATION_VIOLATION, also while off); a power cycle gives fresh zeroed memory; (c) ${detail}`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------- ISO-06 / ISO-08 / ISO-09
+
+/** A guest driver that issues `total` 1-block IOs through its disk's controller and checks every completion. */
+export class IoGuest implements GuestOs {
+  p!: GuestPlatform;
+  disk!: GuestDisk;
+  issued = 0;
+  busy = 0;
+  interrupts = 0;
+  /** Completions whose tag this guest never issued (mis-routed or duplicated). */
+  foreign = 0;
+  /** Completed reads whose data is not this VM's disk content. */
+  wrongData = 0;
+  readonly done: number[] = [];
+  readonly latencies: number[] = [];
+  readonly #pending = new Map<number, { gpa: number; t: number }>();
+  /** Extra hostile work per run() call (the flooder): hypercalls and submits beyond the queue cap. */
+  flood = 0;
+  hypercallResults = new Map<number, number>();
+  constructor(readonly total: number, readonly marker: number, readonly op: 'read' | 'write' = 'read') {}
+  boot(p: GuestPlatform): void {
+    this.p = p;
+    this.disk = p.disk('d0');
+  }
+  interrupt(v: number): void {
+    if (v !== this.disk.vector) return;
+    this.interrupts++;
+    for (const c of this.disk.complete!()) {
+      const pend = this.#pending.get(c.tag);
+      if (!pend) {
+        this.foreign++;
+        continue;
+      }
+      this.#pending.delete(c.tag);
+      this.latencies.push(this.p.now() - pend.t);
+      if (c.status !== 0) this.wrongData++;
+      else if (this.op === 'read' && this.p.phys.load32(pend.gpa) !== (this.marker * 0x01010101) >>> 0) this.wrongData++;
+      this.done.push(c.tag);
+    }
+  }
+  run(budgetNs: number): 'runnable' | 'idle' | 'halted' {
+    const t0 = this.p.now();
+    // The flooder stops at its slice budget: in this simulator guest-kernel code is not preemptible, and
+    // the budget models the timer preemption real hardware would impose.
+    for (let i = 0; i < this.flood && this.p.now() - t0 < budgetNs; i++) {
+      const rc = this.p.hypercall(i % 2 ? 9999 : 18, i % 3 ? [] : [1, 2, 3]);
+      this.hypercallResults.set(rc, (this.hypercallResults.get(rc) ?? 0) + 1);
+    }
+    while (this.issued < this.total) {
+      const gpa = (1 + (this.issued % 48)) * PAGE_SIZE;
+      const tag = this.disk.submit!(this.op, this.issued % 64, 1, gpa);
+      if (tag === -16) {
+        this.busy++;
+        if (this.flood === 0) break;
+        for (let k = 0; k < this.flood && this.p.now() - t0 < budgetNs && this.disk.submit!(this.op, 0, 1, gpa) === -16; k++) this.busy++;
+        break;
+      }
+      if (tag < 0) break;
+      this.#pending.set(tag, { gpa, t: this.p.now() });
+      this.issued++;
+    }
+    if (this.flood > 0 && this.issued < this.total) return 'runnable';
+    return this.issued >= this.total && this.#pending.size === 0 ? 'halted' : 'idle';
+  }
+  get outstanding(): number {
+    return this.#pending.size;
+  }
+}
+
+/** Two (or more) VMs with IoGuests behind vIC controllers on one machine, completing out of order. */
+export function ioLab(seed: number, guests: readonly IoGuest[], opts: { queueDepth?: number; jitterNs?: number } = {}) {
+  const host = new Host({ seed, machineMiB: 32, costs: { diskIo: 100_000, diskPerByte: 1 } });
+  const tvmm = host.boot();
+  const esx = attachEsx(tvmm, { overheadPages: 0 });
+  const ctls: VirtualScsiController[] = [];
+  const ids = guests.map((g, i) => {
+    const id = tvmm.createVm({ name: `io${i}`, kind: 'open-box', pages: 64, guest: g });
+    tvmm.attachDisk(id, 'd0', new MemoryDisk(64));
+    const dev = new RamDisk(64 * 8);
+    dev.write(0, new Uint8Array(64 * PAGE_SIZE).fill(g.marker));
+    const ctl = new VirtualScsiController(host.sim, {
+      vmId: id,
+      device: dev,
+      queueDepth: opts.queueDepth ?? 32,
+      jitterNs: opts.jitterNs ?? 200_000,
+      remoteVcpu: true,
+      vic: { iopsThreshold: 0, cifThreshold: 2, cifPerStep: 1, maxCoalesce: 8 },
+      sink: { raise: (v) => tvmm.raiseInterrupt(id, v) },
+    });
+    tvmm.attachController(id, 'd0', ctl);
+    ctls.push(ctl);
+    return id;
+  });
+  for (const id of ids) tvmm.power(id, 'on');
+  return { host, tvmm, esx, ids, ctls };
+}
+
+/** ISO-06: two VMs interleave `perVm` IOs each; returns per-VM delivery accounting. */
+export function iso06(seed: number, perVm = 5000) {
+  const a = new IoGuest(perVm, 0xa1);
+  const b = new IoGuest(perVm, 0xb2);
+  const lab = ioLab(seed, [a, b]);
+  lab.tvmm.run({ maxSlices: 10_000_000 });
+  const irqByVm = new Map<number, number>();
+  for (const e of lab.host.sim.trace.events()) if (e.cat === 'irq' && e.kind === 'raise' && e.vm !== undefined) irqByVm.set(e.vm, (irqByVm.get(e.vm) ?? 0) + 1);
+  return lab.ids.map((id, i) => {
+    const g = [a, b][i];
+    return {
+      vm: id,
+      issued: g.issued,
+      completed: g.done.length,
+      distinct: new Set(g.done).size,
+      foreign: g.foreign,
+      wrongData: g.wrongData,
+      outstanding: g.outstanding,
+      interrupts: g.interrupts,
+      ctl: lab.ctls[i].stats(),
+    };
+  });
+}
+
+const ISO06: AttackScenario = {
+  id: 'ISO-06',
+  area: 'ISO',
+  attack: 'VMs A and B interleave 10^4 IOs; the backend completes out of order; vIC batching and IPI coalescing on.',
+  expected: 'Each completion and interrupt reaches only its owner, exactly once (P8).',
+  run(seed) {
+    const rows = iso06(seed);
+    for (const r of rows) {
+      if (r.foreign || r.wrongData) return report('LEAKED', `vm ${r.vm}: ${r.foreign} foreign completions, ${r.wrongData} with another VM's data`);
+      if (r.completed !== r.issued || r.distinct !== r.completed || r.outstanding) return report('LEAKED', `vm ${r.vm}: ${r.completed}/${r.issued} completions (${r.distinct} distinct, ${r.outstanding} lost)`);
+    }
+    return report('blocked', rows.map((r) => `vm ${r.vm}: ${r.completed} completions exactly once, own data, ${r.interrupts} interrupts for ${r.ctl.completed} completions (${r.ctl.coalesced} coalesced)`).join('; '));
+  },
+};
+
+/** ISO-08: victim latency alone and beside a flooder that submits past its queue cap and issues hypercall floods. */
+export function iso08(seed: number, flood = 400) {
+  const runOnce = (withFlooder: boolean) => {
+    const victim = new IoGuest(300, 0x77);
+    const flooder = new IoGuest(3000, 0x66, 'write');
+    flooder.flood = flood;
+    const lab = ioLab(seed, withFlooder ? [victim, flooder] : [victim], { jitterNs: 0 });
+    const trace0 = lab.host.sim.trace.events().length;
+    lab.tvmm.run({ maxSlices: 200_000, untilNs: 1_000_000_000 });
+    return {
+      victimMax: Math.max(...victim.latencies),
+      victimDone: victim.done.length,
+      flooderBusy: flooder.busy,
+      flooderMaxInFlight: withFlooder ? lab.ctls[1].stats().maxInFlight : 0,
+      queueDepth: lab.ctls[0].queueDepth,
+      hypercalls: lab.tvmm.stats.hypercalls,
+      hcResults: Object.fromEntries(flooder.hypercallResults),
+      traceRetained: lab.host.sim.trace.events().length,
+      trace0,
+      flooderBalloon: withFlooder ? lab.esx.vmStats(lab.ids[1]).balloon : undefined,
+      vms: lab.tvmm.vms().length,
+    };
+  };
+  return { alone: runOnce(false), flooded: runOnce(true) };
+}
+
+/** The victim latency bound L of ISO-08: its latency alone plus one flooder time slice per round-robin turn. */
+export const ISO08_BOUND_SLACK_NS = 2 * TIME_SLICE_NS;
+
+const ISO08: AttackScenario = {
+  id: 'ISO-08',
+  area: 'ISO',
+  attack: 'P submits an unbounded IO queue and floods hypercalls and balloon messages while the victim measures IO latency.',
+  expected: 'Victim latency ≤ L; P gets EBUSY beyond the per-VM queue cap Q; no global structure grows.',
+  run(seed) {
+    const { alone, flooded } = iso08(seed);
+    const L = alone.victimMax + ISO08_BOUND_SLACK_NS;
+    if (flooded.victimDone !== 300) return report('LEAKED', `victim finished ${flooded.victimDone}/300 IOs under the flood`);
+    if (flooded.victimMax > L) return report('LEAKED', `victim latency ${flooded.victimMax} ns > L = ${L} ns`);
+    if (flooded.flooderMaxInFlight > flooded.queueDepth || flooded.flooderBusy === 0) return report('LEAKED', `flooder had ${flooded.flooderMaxInFlight} in flight (Q = ${flooded.queueDepth}), ${flooded.flooderBusy} EBUSY`);
+    return report('blocked', `victim max latency ${flooded.victimMax} ns (alone ${alone.victimMax} ns, L = ${L}); flooder capped at ${flooded.flooderMaxInFlight} in flight with ${flooded.flooderBusy} EBUSY; ${flooded.hypercalls} hypercalls answered ${JSON.stringify(flooded.hcResults)} with no per-call state`);
+  },
+};
+
+/** ISO-09: what the attacker VM observes, with or without a victim that holds the attacker's probe pages. */
+export function iso09World(seed: number, victimPresent: boolean) {
+  const COMMON = createSimContext({ seed: 4242 }).rng.fork('common-page').bytes(PAGE_SIZE);
+  const observed: unknown[] = [];
+  const attacker = new ProbeGuest(
+    (p) => {
+      for (let g = 8; g < 40; g++) p.phys.write(g * PAGE_SIZE, COMMON);
+      p.setTimer(50_000_000, 0x30);
+    },
+    (p, v) => {
+      if (v !== 0x30 || observed.length >= 20) return;
+      const g = 8 + observed.length;
+      const t0 = p.now();
+      p.phys.store32(g * PAGE_SIZE, observed.length); // would COW-break if merged with the victim
+      const tWrite = p.now() - t0;
+      const t1 = p.now();
+      const rc = p.disk('d0').read(0, 1, 50 * PAGE_SIZE);
+      const tIo = p.now() - t1;
+      const target = p.hypercall(18, []);
+      observed.push({ tWrite, tIo, rc, target });
+      p.setTimer(50_000_000, 0x30);
+    },
+  );
+  const victim = new ProbeGuest((p) => {
+    for (let g = 0; g < 48; g++) p.phys.write(g * PAGE_SIZE, COMMON);
+  });
+  const vms = [{ name: 'attacker', guest: attacker, disk: new MemoryDisk(8) }, ...(victimPresent ? [{ name: 'victim', guest: victim, disk: new MemoryDisk(8) }] : [])];
+  // The default ESX configuration (sharing on, no inter-VM sharing domain, default overhead reservation).
+  const lab = platformLab(seed, vms, { machineMiB: 96 }, {});
+  lab.tvmm.run({ untilNs: 1_200_000_000 });
+  return { observed, attacker: lab.esx.vmStats(lab.ids[0]).balloon, sharing: lab.esx.sharing.vmStats(lab.ids[0]), scanned: lab.esx.sharing.stats().pagesScanned };
+}
+
+const ISO09: AttackScenario = {
+  id: 'ISO-09',
+  area: 'ISO',
+  attack: 'P probes page sharing, IO latency and balloon answers to learn whether a victim VM is co-resident (twoWorlds present/absent).',
+  expected: 'With the default configuration the attacker-observable traces are identical (R: CPU time-sharing documented).',
+  run(seed) {
+    const a = iso09World(seed, true);
+    const b = iso09World(seed, false);
+    const same = JSON.stringify({ o: a.observed, s: a.sharing, b: a.attacker }) === JSON.stringify({ o: b.observed, s: b.sharing, b: b.attacker });
+    if (!same) return report('LEAKED', 'the attacker-observable trace differs with and without the victim');
+    if (a.observed.length < 20) return report('LEAKED', `the probe ran ${a.observed.length}/20 times`);
+    return report('blocked', `20 probes (COW-write cost, sync IO cost, balloon target, own sharing stats) identical with and without a victim holding the same pages (${a.scanned} pages scanned); residual: CPU time-sharing changes absolute interrupt times (virtual-time scheduling), which the trace excludes`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------- STO-11
+
+/** STO-11: interrupt injection into a closed-box VM: what H and P can reach. */
+export function sto11(seed: number) {
+  const victim = new IoGuest(4, 0x5c);
+  const lab = ioLab(seed, [victim]);
+  const vm = lab.ids[0];
+  const r: Record<string, string> = {};
+  const mgmt = lab.tvmm.management as unknown as Record<string, unknown>;
+  r.mgmtInject = ['raiseInterrupt', 'inject', 'injectInterrupt', 'sendIpi'].filter((k) => typeof mgmt[k] === 'function').join('|') || 'none';
+  lab.tvmm.run({ maxSlices: 1 });
+  // A "completion" interrupt with no completion behind it: the driver polls and finds nothing.
+  const before = victim.done.length;
+  lab.tvmm.raiseInterrupt(vm, victim.disk.vector!);
+  lab.tvmm.run({ maxSlices: 10_000 });
+  r.spurious = `${victim.foreign}:${victim.done.length - before}`;
+  return { r, victim, lab };
+}
+
+// ---------------------------------------------------------------------------------------------- FLT-04
+
+const VA = USER_LAYOUT.textBase;
+const VB = USER_LAYOUT.textBase + PAGE_SIZE;
+
+/** FLT-04: power loss at every persistent write of a cloaked file update, then recovery. */
+export function flt04(seed: number) {
+  const results: string[] = [];
+  const app: ProgramFn = function* (p: Proc): Gen {
+    const phase = p.argv[0];
+    p.write(VA, new TextEncoder().encode('/cloaked/F\0'));
+    const fd = yield* p.syscall(SYS.open, [VA, O.CREAT | O.RDWR, 0o600]);
+    if (phase === 'read') {
+      const n = yield* p.syscall(SYS.read, [fd, VB, 4 * PAGE_SIZE]);
+      results.push(`${n}:${[0, 1, 2, 3].map((i) => p.load8(VB + i * PAGE_SIZE)).join(',')}`);
+    } else {
+      const tag = phase === 'v1' ? 0x10 : 0x20;
+      for (let b = 0; b < 4; b++) {
+        p.write(VB, new Uint8Array(PAGE_SIZE).fill(tag + b));
+        yield* p.syscall(SYS.write, [fd, VB, PAGE_SIZE]);
+      }
+    }
+    yield* p.syscall(SYS.close, [fd]);
+    return 0;
+  };
+  /** Every persistent state H's disk and the NV store pass through during the v2 update. */
+  const states: { blocks: Map<number, Uint8Array>; fs: [string, Inode][]; nv: ReturnType<MemoryNvStore['snapshot']>; at: string }[] = [];
+  let record = false;
+  const nv = new MemoryNvStore();
+  class RecordingDisk extends MemoryDisk {
+    override write(lba: number, data: Uint8Array): void {
+      super.write(lba, data);
+      if (record) capture(`disk lba ${lba}`);
+    }
+  }
+  const disk = new RecordingDisk(4096);
+  const fs = new Map<string, Inode>();
+  const capture = (at: string) => {
+    const blocks = new Map<number, Uint8Array>();
+    for (const l of disk.writtenBlocks()) blocks.set(l, disk.peek(l));
+    states.push({ blocks, fs: [...fs].map(([k, v]) => [k, { ...v }]), nv: nv.snapshot(), at });
+  };
+  const origAdvance = nv.advance.bind(nv);
+  nv.advance = (name: string) => {
+    if (record) capture(`before nv.advance(${name})`);
+    const v = origAdvance(name);
+    if (record) capture(`after nv.advance(${name})`);
+    return v;
+  };
+  const w = bootCloaked({ programs: { app }, start: [], host: { seed }, disk, fs, cloaking: { nv } });
+  const step = (kernel: typeof w.kernel, run: () => void, phase: string) => {
+    const tid = kernel.spawn('app', [phase]);
+    run();
+    return kernel.exited.get(tid);
+  };
+  step(w.kernel, () => w.run(), 'v1');
+  record = true;
+  capture('start of v2');
+  step(w.kernel, () => w.run(), 'v2');
+  record = false;
+  capture('v2 acknowledged');
+  const outcomes: { at: string; result: string }[] = [];
+  for (const s of states) {
+    const d = new MemoryDisk(4096);
+    for (const [l, b] of s.blocks) d.poke(l, b);
+    const rfs = new Map(s.fs.map(([k, v]) => [k, { ...v }]));
+    results.length = 0;
+    const w2 = bootCloaked({ programs: { app }, start: [], host: { seed: seed + 1 }, disk: d, fs: rfs, cloaking: { nv: MemoryNvStore.fromSnapshot(s.nv) } });
+    const exit = step(w2.kernel, () => w2.run(), 'read');
+    outcomes.push({ at: s.at, result: exit === 0 ? results[0] ?? 'no-read' : `killed:${String(exit).replace('killed:', '')}` });
+  }
+  return outcomes;
+}
+
+/** Classifies a FLT-04 read result. */
+export function flt04Class(result: string): 'v1' | 'v2' | 'detected' | 'MIX' {
+  if (result === '16384:16,17,18,19') return 'v1';
+  if (result === '16384:32,33,34,35') return 'v2';
+  if (/ROLLBACK_DETECTED|INTEGRITY_VIOLATION|REPLAY_DETECTED/.test(result)) return 'detected';
+  return 'MIX';
+}
+
+const FLT04: AttackScenario = {
+  id: 'FLT-04',
+  area: 'FLT',
+  attack: 'Power loss at every persistent write (data blocks, metadata, counter) of a cloaked file update, then reboot and read.',
+  expected: 'The last committed version or explicit detection; never a silent mix, never rollback after acknowledgement.',
+  run(seed) {
+    const o = flt04(seed);
+    const cls = o.map((x) => ({ ...x, c: flt04Class(x.result) }));
+    const mix = cls.filter((x) => x.c === 'MIX');
+    const last = cls[cls.length - 1];
+    const counts = ['v1', 'v2', 'detected'].map((k) => `${k}:${cls.filter((x) => x.c === k).length}`).join(' ');
+    if (mix.length) return report('LEAKED', `silent mix after power loss at ${mix.map((x) => `${x.at} → ${x.result}`).join('; ')}`);
+    if (last.c !== 'v2') return report('LEAKED', `after the acknowledged update the file reads ${last.result}`);
+    if (cls.some((x, i) => x.c === 'v1' && cls.slice(0, i).some((y) => y.c === 'v2'))) return report('LEAKED', 'a later crash point reads the older version after an earlier one read the newer (rollback)');
+    return report('detected', `${cls.length} power-loss points: ${counts}; never a mix; acknowledged v2 reads v2`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------- FLT-07
+
+/** FLT-07: every NV counter crash point, repeatedly, with power loss (save → restore) after each. */
+export function flt07(seed: number, rounds = 60) {
+  const rng = createSimContext({ seed }).rng.fork('flt07');
+  const points = ['nv.beforeWrite', 'nv.tornWrite', 'nv.afterWrite', ''] as const;
+  let faults = new FaultInjector();
+  let store = new NvStore(faults);
+  const history: number[] = [];
+  let acknowledged = 0;
+  const events: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const point = points[rng.int(points.length)];
+    if (point) faults.arm(point);
+    let crashed = false;
+    try {
+      acknowledged = store.increment('c', new Uint8Array([i & 0xff]));
+    } catch (e) {
+      if (!(e instanceof SimulatedCrash)) throw e;
+      crashed = true;
+    }
+    // Power loss: only the NV image survives.
+    const image = store.save();
+    faults = new FaultInjector();
+    store = new NvStore(faults);
+    store.restore(image);
+    const v = store.read('c');
+    history.push(v);
+    events.push(`${point || 'none'}${crashed ? '!' : ''}=${v}`);
+  }
+  // A torn slot in a saved image (flipped checksum) must not win, and must not brick the counter.
+  const img = store.save();
+  const last = store.read('c');
+  let bricked = false;
+  try {
+    store.increment('c');
+  } catch {
+    bricked = true;
+  }
+  return { history, acknowledged, events, last, bricked, afterIncrement: store.read('c'), imageBytes: img.length };
+}
+
+const FLT07: AttackScenario = {
+  id: 'FLT-07',
+  area: 'FLT',
+  attack: 'NV counter writes fail or tear (two-slot scheme) at every crash point, with power loss after each.',
+  expected: 'The counter never decreases; recovery picks the highest valid slot; no bricking.',
+  run(seed) {
+    const x = flt07(seed);
+    const dec = x.history.findIndex((v, i) => i > 0 && v < x.history[i - 1]);
+    if (dec >= 0) return report('LEAKED', `counter decreased at step ${dec}: ${x.events.slice(Math.max(0, dec - 2), dec + 1).join(' ')}`);
+    if (x.history[x.history.length - 1] < x.acknowledged) return report('LEAKED', `acknowledged ${x.acknowledged} but recovered ${x.history[x.history.length - 1]}`);
+    if (x.bricked || x.afterIncrement !== x.last + 1) return report('LEAKED', 'the counter cannot be incremented after recovery (bricked)');
+    return report('blocked', `${x.events.length} crash/recovery rounds: monotonic ${x.history[0]}→${x.last}, every acknowledged value kept, torn slots ignored, increment after recovery works`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------- FLT-12
+
+/** Runs `f` with the host's wall clocks (Date.now, performance.now) replaced by `clock` (restored after). */
+export function withHostClock<T>(clock: () => number, f: () => T): T {
+  const d = Date.now;
+  const perf = globalThis.performance;
+  const pn = perf.now;
+  Date.now = clock;
+  Object.defineProperty(perf, 'now', { value: clock, configurable: true, writable: true });
+  try {
+    return f();
+  } finally {
+    Date.now = d;
+    Object.defineProperty(perf, 'now', { value: pn, configurable: true, writable: true });
+  }
+}
+
+/** The wall-clock anomalies of FLT-12: none, back one hour, forward one year, stalled, erratic. */
+export function hostClocks(): Record<string, () => number> {
+  const base = Date.now();
+  let n = 0;
+  return {
+    normal: () => Date.now.call(Date),
+    back1h: () => base - 3_600_000 + n++,
+    forward1y: () => base + 365 * 86_400_000 + n++,
+    stalled: () => base,
+    erratic: () => (n++ % 2 ? base + 1e12 : base - 1e12),
+  };
+}
+
+/** One FLT-12 world: two VMs doing interrupt-driven IO with vIC and a balloon target, plus the verifier's nonce expiry. Returns its trace digest and nonce results. */
+export function flt12World(seed: number) {
+  const rows = (() => {
+    const a = new IoGuest(400, 0xa1);
+    const b = new IoGuest(400, 0xb2);
+    const lab = ioLab(seed, [a, b]);
+    lab.tvmm.run({ maxSlices: 1_000_000 });
+    return { digest: lab.host.sim.trace.digest(), now: lab.host.sim.clock.now, done: a.done.length + b.done.length, resignals: lab.ctls.map((c) => c.stats().resignals) };
+  })();
+  const h = createAttestedHost({ seed });
+  const img = buildImage(nobleProvider, new Uint8Array(4096).fill(3), { name: 'x', blockSize: 4096 });
+  h.service.registerVm(1, { image: img, mode: 'closed' });
+  const policy = policyFor(h, [parseImage(nobleProvider, img).identity]);
+  const v = new Verifier(createSimContext({ seed: seed + 1 }), nobleProvider, [h.rot.manufacturer.certDer], policy);
+  const n1 = v.issueNonce();
+  const q1 = h.service.quote(1, n1);
+  const fresh = v.verify(q1, n1);
+  const n2 = v.issueNonce();
+  const q2 = h.service.quote(1, n2);
+  v.ctx.clock.advance((policy.nonceTtlSeconds + 1) * 1e9);
+  const expired = v.verify(q2, n2);
+  return { ...rows, fresh: fresh.ok ? 'OK' : fresh.failed!.code, expired: expired.ok ? 'OK' : expired.failed!.code };
+}
+
+const FLT12: AttackScenario = {
+  id: 'FLT-12',
+  area: 'FLT',
+  attack: 'H moves the wall clock back 1 h, forward 1 year, stalls it and makes it erratic during a run with vIC timers and nonce expiry.',
+  expected: 'Everything runs on the TVMM virtual clock: identical traces, no timer storm, no expired nonce revived.',
+  run(seed) {
+    const clocks = hostClocks();
+    const out = Object.entries(clocks).map(([name, c]) => [name, withHostClock(c, () => flt12World(seed))] as const);
+    const ref = JSON.stringify(out[0][1]);
+    const diff = out.filter(([, r]) => JSON.stringify(r) !== ref).map(([n]) => n);
+    const r0 = out[0][1];
+    if (diff.length) return report('LEAKED', `the run differs under host clock ${diff.join(', ')}`);
+    if (r0.fresh !== 'OK' || r0.expired !== 'NONCE_EXPIRED' || r0.done !== 800) return report('LEAKED', `fresh=${r0.fresh} expired=${r0.expired} done=${r0.done}`);
+    return report('blocked', `${out.length} host clocks (${Object.keys(clocks).join(', ')}): identical trace digest ${r0.digest.slice(0, 16)}…, ${r0.done} completions, re-signals ${r0.resignals.join('/')}, nonce expiry on virtual time (fresh OK, after TTL NONCE_EXPIRED under every host clock)`);
+  },
+};
+
+/** Every platform scenario (ISO, FLT-04/07/12, STO-11) and the VAL-* scenarios of ./validation.ts. */
+export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12];
+
+export type { Tvmm, EsxMemory };
