@@ -96,9 +96,9 @@ function domainOf(domains: Map<string, number>, key: string): number {
 /**
  * Builds the cluster volume of host `hostName` for `vms` (the VMs placed on it that have disks):
  * formats it, installs each base image once (an installer guest on a scratch machine writes the
- * image's files through its filesystem, content seeded by the image name), and checks that the
- * clones of one image agree on its size (the caller checks that they do). TerraError('INVALID_STATE')
- * when an installer guest fails.
+ * image's files through its filesystem, content seeded by the image name) at the size of its
+ * clones (the caller has checked that all clones of an image have one size). TerraError when the
+ * volume refuses a file or an installer guest fails ('INVALID_STATE').
  */
 export function createHostStorage(hostName: string, host: Host, spec: Scenario['hosts'][number], vms: readonly ScenarioVm[], domains: Map<string, number>): HostStorage {
   const images = new Map<string, number>(); // image → sizeMiB
@@ -155,7 +155,8 @@ export function attachVmDisks(st: HostStorage, host: Host, tvmm: Tvmm, v: Scenar
     const encrypted = d.encrypted ?? v.kind === 'closed-box';
     const image = d.image ?? v.image;
     const domain = domainOf(domains, domainKey(v, image));
-    const file = `${v.name}.${d.name}.vmdk`;
+    // Numbered (unique, and short enough for the volume's 120-byte names: scenario names allow dots and 64 characters).
+    const file = `d${st.disks.length}.${v.name}.vmdk`;
     const opts = { host: VOL_HOST, domain, ...(st.dedup ? { dedup: st.dedup } : {}) };
     let vdisk: VolumeBlockBackend;
     if (d.image !== undefined && !encrypted) {

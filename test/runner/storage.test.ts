@@ -130,6 +130,16 @@ describe('storage in the scenario runner', () => {
     expect(() => run([{ name: 'c', kind: 'closed-box', memoryMiB: 16, disks: [{ name: 'sys', sizeMiB: 65, encrypted: false }] }], undefined, ['dedup'], { durationMs: 20 })).not.toThrow();
   });
 
+  it('long VM and disk names with dots (64 characters each) get distinct volume files', () => {
+    const long = (c: string) => `${c}.${'x'.repeat(62)}`;
+    const r = run([
+      { name: long('a'), kind: 'open-box', memoryMiB: 16, disks: [{ name: long('b'), sizeMiB: 1 }], programs: [{ name: 'file-io', argv: ['f', '8'] }] },
+      { name: 'a', kind: 'open-box', memoryMiB: 16, disks: [{ name: 'x', sizeMiB: 1 }, { name: long('c'), sizeMiB: 1 }], programs: [{ name: 'file-io', argv: ['f', '8'] }] },
+    ], { dedup: true }, ['dedup'], { durationMs: 400 });
+    expect(consoleOf(r).filter((l) => l === 'file-io: f 8192 bytes ok')).toHaveLength(2);
+    expect((r.measurements.dedup as DedupM).rows.map((x) => x.disks.length)).toEqual([1, 2, 3]);
+  });
+
   it('is deterministic: the same seed gives the same JSON and trace digest', () => {
     const vms = [desk('d1'), desk('d2', { disks: [{ name: 'sys', sizeMiB: 8, image: 'gold' }], programs: [{ name: 'file-io', argv: ['big.dat', '256'] }] })];
     const storage: Storage = { dedup: true, dedupIntervalMs: 150, vic: { enabled: true, maxCif: 8, timerUs: 200 } };
