@@ -13,7 +13,8 @@ import { Host, MemoryDisk, TIME_SLICE_NS, type GuestDisk, type GuestOs, type Gue
 type Gen = Generator<TrapRequest, number, number>;
 import { attachEsx, type EsxMemory, type EsxOptions } from '../memory/index.js';
 import { RamDisk, VirtualScsiController } from '../storage/index.js';
-import { FaultInjector, NvStore, buildImage, createAttestedHost, parseImage, policyFor, Verifier } from '../attestation/index.js';
+import { FaultInjector, NvStore, buildImage, createAttestedHost, decodeQuote, parseCert, parseImage, parsePolicy, parseSealedBlob, policyFor, Verifier } from '../attestation/index.js';
+import { parseScenario } from '../scenario/index.js';
 import { MemoryNvStore, attachCloaking } from '../cloaking/index.js';
 import { O, SYS, USER_LAYOUT } from '../guest/abi.js';
 import { bootCloaked, godView, type Inode } from '../testing/index.js';
@@ -778,7 +779,299 @@ const FLT12: AttackScenario = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------- VAL-*
+
+/** The class of what a call threw: 'OK', 'TypeError', 'RangeError', a TerraError code, or another error's name. */
+export function errClass(f: () => unknown): string {
+  try {
+    f();
+    return 'OK';
+  } catch (e) {
+    if (e instanceof TypeError) return 'TypeError';
+    if (e instanceof RangeError) return 'RangeError';
+    if (e instanceof TerraError) return e.code;
+    return e instanceof Error ? e.name : 'THROWN';
+  }
+}
+
+/** A fresh booted machine with one open-box probe VM (id 1) and a disk, for the VAL tables. */
+export function valLab(seed = 1) {
+  const guest = new ProbeGuest();
+  const disk = new MemoryDisk(64);
+  const lab = platformLab(seed, [{ name: 'v', guest, disk }], { machineMiB: 16 });
+  return { ...lab, guest, disk, vm: lab.ids[0] };
+}
+
+/** VAL-01's hostile numeric inputs (the object's valueOf records a side effect). */
+export function hostileNumbers(sideEffect: () => void): { label: string; value: unknown; number: boolean }[] {
+  return [
+    { label: '-1', value: -1, number: true },
+    { label: '-0', value: -0, number: true },
+    { label: '0.5', value: 0.5, number: true },
+    { label: 'NaN', value: NaN, number: true },
+    { label: 'Infinity', value: Infinity, number: true },
+    { label: '-Infinity', value: -Infinity, number: true },
+    { label: '2^53', value: 2 ** 53, number: true },
+    { label: "'1'", value: '1', number: false },
+    { label: '1n', value: 1n, number: false },
+    { label: 'null', value: null, number: false },
+    { label: 'undefined', value: undefined, number: false },
+    { label: 'valueOf', value: { valueOf() { sideEffect(); return 1; } }, number: false },
+  ];
+}
+
+/** VAL-01: every numeric parameter of the public API in the table, with every hostile input. Returns the mismatches. */
+export function val01(seed = 1): { checked: number; valueOfCalls: number; wrong: string[] } {
+  let valueOfCalls = 0;
+  const inputs = hostileNumbers(() => valueOfCalls++);
+  const L = valLab(seed);
+  const { tvmm, vm, guest } = L;
+  const p = guest.p;
+  const G = new ProbeGuest();
+  const ctx = createSimContext({ seed });
+  const scsi = (o: Record<string, unknown>) => new VirtualScsiController(ctx, { vmId: 1, device: new RamDisk(64), sink: { raise() {} }, ...o } as never);
+  /** [name, call, whether undefined is an allowed "default"] */
+  const table: [string, (x: never) => unknown, boolean][] = [
+    ['Host.seed', (x) => new Host({ seed: x, machineMiB: 1 }), true],
+    ['Host.machineMiB', (x) => new Host({ machineMiB: x }), true],
+    ['createVm.pages', (x) => tvmm.createVm({ name: 'n', kind: 'open-box', pages: x, guest: G }), false],
+    ['createVm.memoryMiB', (x) => tvmm.createVm({ name: 'n', kind: 'open-box', memoryMiB: x, guest: G }), false],
+    ['createVm.vcpus', (x) => tvmm.createVm({ name: 'n', kind: 'open-box', pages: 16, vcpus: x, guest: G }), true],
+    ['power.vm', (x) => tvmm.power(x, 'suspend'), false],
+    ['vm(id)', (x) => tvmm.vm(x), false],
+    ['raiseInterrupt.vector', (x) => tvmm.raiseInterrupt(vm, x), false],
+    ['registerHypercall.nr', (x) => tvmm.registerHypercall(x, 'n', () => 0), false],
+    ['run.untilNs', (x) => tvmm.run({ untilNs: x, maxSlices: 1 }), true],
+    ['run.maxSlices', (x) => tvmm.run({ maxSlices: x, untilNs: 0 }), true],
+    ['mgmt.readMemory.gpa', (x) => tvmm.management.readMemory(vm, x, 16), false],
+    ['mgmt.readMemory.len', (x) => tvmm.management.readMemory(vm, 0, x), false],
+    ['mgmt.readRegisters.vcpu', (x) => tvmm.management.readRegisters(vm, x), true],
+    ['MemoryDisk.blocks', (x) => new MemoryDisk(x), false],
+    ['MemoryDisk.read.lba', (x) => L.disk.read(x, 1), false],
+    ['MemoryDisk.read.count', (x) => L.disk.read(0, x), false],
+    ['MemoryDisk.peek.lba', (x) => L.disk.peek(x), false],
+    ['RamDisk.sectors', (x) => new RamDisk(x), false],
+    ['scsi.vmId', (x) => scsi({ vmId: x }), false],
+    ['scsi.queueDepth', (x) => scsi({ queueDepth: x }), true],
+    ['scsi.jitterNs', (x) => scsi({ jitterNs: x }), true],
+    ['phys.load32', (x) => p.phys.load32(x), false],
+    ['phys.store32.value', (x) => p.phys.store32(0, x), false],
+    ['phys.read.len', (x) => p.phys.read(0, x), false],
+    ['phys.zeroPage', (x) => p.phys.zeroPage(x), false],
+    ['kernelSpace.root', (x) => p.kernelSpace(x), false],
+    ['setTimer.delayNs', (x) => p.setTimer(x, 0x30), false],
+    ['setTimer.vector', (x) => p.setTimer(1000, x), false],
+    ['entropy.n', (x) => p.entropy(x), false],
+    ['resume.tid', (x) => p.resume(x), false],
+    ['disk.read.lba', (x) => p.disk('d0').read(x, 1, 4096), false],
+    ['disk.read.count', (x) => p.disk('d0').read(0, x, 4096), false],
+    ['disk.read.gpa', (x) => p.disk('d0').read(0, 1, x), false],
+    ['NvStore.restore image', () => { throw new TypeError('n/a'); }, false],
+    ['balloon.setTarget', (x) => L.esx.balloon.setTarget(vm, x), false],
+    ['MemoryNvStore.advance→counter', (x) => MemoryNvStore.fromSnapshot({ counters: [['c', x]] }), false],
+  ];
+  const wrong: string[] = [];
+  let checked = 0;
+  const before = tvmm.vms().length;
+  for (const [name, call, undefOk] of table) {
+    if (name === 'NvStore.restore image') continue;
+    for (const inp of inputs) {
+      if (inp.value === undefined && undefOk) continue;
+      checked++;
+      const got = errClass(() => call(inp.value as never));
+      const want = inp.number ? 'RangeError' : 'TypeError';
+      if (got !== want) wrong.push(`${name}(${inp.label}) → ${got}, want ${want}`);
+    }
+  }
+  if (tvmm.vms().length !== before) wrong.push('a refused createVm created a VM');
+  return { checked, valueOfCalls, wrong };
+}
+
+/** VAL-02's non-Uint8Array and unsafe byte inputs. */
+export function hostileBytes(): { label: string; value: unknown }[] {
+  const detached = new Uint8Array(32);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  return [
+    { label: 'number[]', value: Array.from({ length: 32 }, () => 1) },
+    { label: 'ArrayBuffer', value: new ArrayBuffer(32) },
+    { label: 'DataView', value: new DataView(new ArrayBuffer(32)) },
+    { label: 'Int8Array', value: new Int8Array(32) },
+    { label: 'Uint8ClampedArray', value: new Uint8ClampedArray(32) },
+    { label: 'string', value: 'x'.repeat(32) },
+    { label: 'detached', value: detached },
+    { label: 'SharedArrayBuffer', value: new Uint8Array(new SharedArrayBuffer(32)) },
+    { label: 'null', value: null },
+  ];
+}
+
+/** VAL-02: every byte-array parameter in the table with every hostile input, wrong lengths, and copy-on-entry checks. */
+export function val02(seed = 1): { checked: number; wrong: string[]; copies: Record<string, boolean> } {
+  const L = valLab(seed);
+  const p = L.guest.p;
+  const h = createAttestedHost({ seed });
+  const img = buildImage(nobleProvider, new Uint8Array(4096).fill(3), { name: 'x', blockSize: 4096 });
+  h.service.registerVm(1, { image: img, mode: 'closed' });
+  const v = new Verifier(createSimContext({ seed }), nobleProvider, [h.rot.manufacturer.certDer], policyFor(h, [parseImage(nobleProvider, img).identity]));
+  const nv = new NvStore(new FaultInjector());
+  const ram = new RamDisk(64);
+  const table: [string, (x: never) => unknown, number | undefined][] = [
+    ['phys.write', (x) => p.phys.write(0, x), undefined],
+    ['MemoryDisk.write', (x) => L.disk.write(0, x), 4097],
+    ['MemoryDisk.poke', (x) => L.disk.poke(0, x), 4095],
+    ['RamDisk.write', (x) => ram.write(0, x), 511],
+    ['createVm.image', (x) => L.tvmm.createVm({ name: 'img', kind: 'open-box', pages: 16, guest: new ProbeGuest(), image: x }), undefined],
+    ['NvStore.increment.tag', (x) => nv.increment('c', x), 65],
+    ['MemoryNvStore.secret', (x) => new MemoryNvStore(x), 31],
+    ['service.seal.data', (x) => h.service.seal(1, 'l', x), undefined],
+    ['service.quote.nonce', (x) => h.service.quote(1, x), 7],
+    ['verifier.registerNonce', (x) => v.registerNonce(x), 7],
+    ['verifier.verify.quote', (x) => v.verify(x, new Uint8Array(32)), undefined],
+    ['parseImage', (x) => parseImage(nobleProvider, x), undefined],
+    ['parseSealedBlob', (x) => parseSealedBlob(x), undefined],
+    ['decodeQuote', (x) => decodeQuote(x), undefined],
+    ['parseCert', (x) => parseCert(x), undefined],
+    ['NvStore.restore', (x) => nv.restore(x), undefined],
+  ];
+  const wrong: string[] = [];
+  let checked = 0;
+  for (const [name, call, badLen] of table) {
+    for (const inp of hostileBytes()) {
+      checked++;
+      const got = errClass(() => call(inp.value as never));
+      if (got !== 'TypeError') wrong.push(`${name}(${inp.label}) → ${got}, want TypeError`);
+    }
+    if (badLen !== undefined) {
+      checked++;
+      const got = errClass(() => call(new Uint8Array(badLen) as never));
+      if (got !== 'RangeError') wrong.push(`${name}(${badLen} bytes) → ${got}, want RangeError`);
+    }
+  }
+  // Accepted inputs are copied on entry: mutating the caller's array afterwards changes nothing.
+  const copies: Record<string, boolean> = {};
+  const data = new Uint8Array(4096).fill(0x11);
+  L.disk.write(1, data);
+  data.fill(0x22);
+  copies['MemoryDisk.write'] = L.disk.peek(1)[0] === 0x11;
+  const d2 = new Uint8Array(16).fill(0x33);
+  p.phys.write(8 * PAGE_SIZE, d2);
+  d2.fill(0x44);
+  copies['phys.write'] = p.phys.read(8 * PAGE_SIZE, 1)[0] === 0x33;
+  const out = p.phys.read(8 * PAGE_SIZE, 16);
+  out.fill(0x55);
+  copies['phys.read returns a copy'] = p.phys.read(8 * PAGE_SIZE, 1)[0] === 0x33;
+  const secret = new Uint8Array(16).fill(0x66);
+  const blob = h.service.seal(1, 'copy', secret);
+  secret.fill(0x77);
+  copies['seal'] = h.service.unsealBlob(1, blob)[0] === 0x66;
+  const nodeBuffer = errClass(() => L.disk.write(2, Buffer.alloc(4096, 1)));
+  copies['Buffer accepted (Uint8Array subclass, documented)'] = nodeBuffer === 'OK';
+  return { checked, wrong, copies };
+}
+
+/** True when Object.prototype has exactly the standard own properties (no pollution). */
+function protoSnapshot(): string {
+  return Object.getOwnPropertyNames(Object.prototype).sort().join(',') + JSON.stringify(Object.getOwnPropertyDescriptors(Object.prototype), (k, v) => (typeof v === 'function' ? v.name : v));
+}
+
+/** VAL-05: hostile serialized structures against every decoder. Returns per-case outcomes and whether Object.prototype changed. */
+export function val05(seed = 1) {
+  const h = createAttestedHost({ seed });
+  const img = buildImage(nobleProvider, new Uint8Array(4096).fill(3), { name: 'x', blockSize: 4096 });
+  h.service.registerVm(1, { image: img, mode: 'closed' });
+  const quote = h.service.quote(1, new Uint8Array(32).fill(1));
+  const cert = h.rot.manufacturer.certDer;
+  const blob = h.service.seal(1, 'l', new Uint8Array([1, 2, 3]));
+  const nv = new NvStore(new FaultInjector());
+  nv.increment('c');
+  const nvImg = nv.save();
+  const cat = (a: Uint8Array, b: Uint8Array) => { const o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; };
+  const huge = new Uint8Array([0x5a, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3]); // CBOR byte string of length ≈ 2^32
+  const dupMap = new Uint8Array([0xa2, 0x01, 0x01, 0x01, 0x02]); // CBOR map {1: 1, 1: 2}
+  const decoders: Record<string, [(b: Uint8Array) => unknown, Uint8Array]> = {
+    quote: [(b) => decodeQuote(b), quote],
+    certificate: [(b) => parseCert(b), cert],
+    sealedBlob: [(b) => parseSealedBlob(b), blob],
+    unsealBlob: [(b) => h.service.unsealBlob(1, b), blob],
+    image: [(b) => parseImage(nobleProvider, b), img],
+    nvImage: [(b) => { new NvStore(new FaultInjector()).restore(b); }, nvImg],
+    verify: [(b) => { const r = v.verify(b, new Uint8Array(32).fill(1)); if (!r.ok) throw new TerraError('ATTESTATION_ERROR', r.failed!.code); }, quote],
+  };
+  const v = new Verifier(createSimContext({ seed }), nobleProvider, [cert], policyFor(h, [parseImage(nobleProvider, img).identity]));
+  const proto0 = protoSnapshot();
+  const r: Record<string, string> = {};
+  const ok = /^(TypeError|RangeError|MALFORMED|ATTESTATION_ERROR|UNSEAL_ERROR)$/;
+  for (const [name, [dec, good]] of Object.entries(decoders)) {
+    r[`${name}/truncated`] = errClass(() => dec(good.subarray(0, good.length - 1)));
+    r[`${name}/half`] = errClass(() => dec(good.subarray(0, good.length >> 1)));
+    r[`${name}/trailing`] = errClass(() => dec(cat(good, new Uint8Array([0]))));
+    r[`${name}/hugeLength`] = errClass(() => dec(huge));
+    r[`${name}/duplicateKeys`] = errClass(() => dec(dupMap));
+    r[`${name}/empty`] = errClass(() => dec(new Uint8Array(0)));
+  }
+  // Unknown algorithm ids in a quote: rewrite the COSE alg (-8 → 0 'none'-like, and -7 ↔ an unknown -999 is not encodable in one byte).
+  const qAlg = quote.slice();
+  const i = qAlg.indexOf(0x27); // CBOR -8
+  if (i > 0) qAlg[i] = 0x00;
+  r['quote/unknownAlg'] = errClass(() => decodeQuote(qAlg));
+  r['verify/unknownAlg'] = errClass(() => decoders.verify[0](qAlg));
+  // JSON decoders: policy and scenario, with __proto__ / constructor keys.
+  const policyJson = JSON.stringify({ version: 1, allow: { firmware: [], bootloader: [], tvmm: [], vm: [] } });
+  for (const [k, text] of Object.entries({
+    proto: policyJson.replace('{', '{"__proto__":{"polluted":1},'),
+    constructor: policyJson.replace('{', '{"constructor":{"prototype":{"polluted":1}},'),
+    nested: policyJson.replace('"allow":{', '"allow":{"__proto__":{"polluted":1},'),
+    unknownVersion: policyJson.replace('"version":1', '"version":99'),
+    noneAlg: policyJson.replace('{', '{"alg":"none",'),
+  })) {
+    r[`policy/${k}`] = errClass(() => parsePolicy(text));
+    const sc = parseScenario(`{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"name":"x"}`, 'json');
+    r[`scenario/${k}`] = sc.ok ? 'OK' : 'MALFORMED';
+  }
+  const polluted = ({} as Record<string, unknown>).polluted !== undefined || protoSnapshot() !== proto0;
+  // parseSealedBlob reads only the header: bytes after it are the AEAD ciphertext, so a truncated
+  // or extended ciphertext is not a header error; unsealBlob (the decoder that yields data) refuses it.
+  const headerOnly = (k: string) => k === 'sealedBlob/truncated' || k === 'sealedBlob/trailing';
+  const wrong = Object.entries(r).filter(([k, x]) => !ok.test(x) && !headerOnly(k)).map(([k, x]) => `${k}=${x}`);
+  return { r, polluted, wrong };
+}
+
+const VAL01: AttackScenario = {
+  id: 'VAL-01', area: 'VAL',
+  attack: 'Numeric parameters of the public API set to −1, −0, 0.5, NaN, ±Infinity, 2^53, \'1\', 1n, null, undefined, {valueOf}.',
+  expected: 'TypeError for wrong types, RangeError for out-of-range values; valueOf never invoked.',
+  run(seed) {
+    const x = val01(seed);
+    if (x.valueOfCalls) return report('LEAKED', `valueOf invoked ${x.valueOfCalls}× (implicit coercion)`);
+    if (x.wrong.length) return report('LEAKED', `${x.wrong.length}/${x.checked}: ${x.wrong.slice(0, 8).join('; ')}`);
+    return report('blocked', `${x.checked} (parameter, input) pairs refused with the right class; valueOf never invoked`);
+  },
+};
+
+const VAL02: AttackScenario = {
+  id: 'VAL-02', area: 'VAL',
+  attack: 'Byte parameters given as number[], ArrayBuffer, DataView, Int8Array, Uint8ClampedArray, string, detached or SharedArrayBuffer-backed views, or with the wrong length.',
+  expected: 'ValidationError; accepted inputs copied before use; Node Buffer accepted explicitly.',
+  run(seed) {
+    const x = val02(seed);
+    const notCopied = Object.entries(x.copies).filter(([, ok]) => !ok).map(([k]) => k);
+    if (x.wrong.length || notCopied.length) return report('LEAKED', `${[...x.wrong.slice(0, 8), ...notCopied.map((k) => `${k} not copied`)].join('; ')}`);
+    return report('blocked', `${x.checked} (parameter, input) pairs refused; ${Object.keys(x.copies).join(', ')}`);
+  },
+};
+
+const VAL05: AttackScenario = {
+  id: 'VAL-05', area: 'VAL',
+  attack: 'Truncated, trailing-byte, huge-length, duplicate-key, __proto__/constructor and unknown-algorithm inputs to every decoder.',
+  expected: 'MALFORMED / AttestationError / ValidationError; no oversized allocation; Object.prototype unchanged.',
+  run(seed) {
+    const x = val05(seed);
+    if (x.polluted) return report('LEAKED', 'Object.prototype changed');
+    if (x.wrong.length) return report('LEAKED', `accepted: ${x.wrong.join('; ')}`);
+    return report('blocked', `${Object.keys(x.r).length} hostile encodings refused with typed errors; Object.prototype unchanged`);
+  },
+};
+
 /** Every platform scenario (ISO, FLT-04/07/12, STO-11) and the VAL-* scenarios of ./validation.ts. */
-export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12];
+export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05];
 
 export type { Tvmm, EsxMemory };

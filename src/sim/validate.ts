@@ -29,6 +29,23 @@ export function checkNumber(name: string, v: unknown, min = -Infinity, max = Inf
 }
 
 /**
+ * True when the view's buffer was detached (transferred). `ArrayBuffer.prototype.detached` is
+ * missing before Node 21, and a detached view reports length 0 like an empty one, so a zero-length
+ * buffer is probed: constructing a view over a detached buffer throws.
+ */
+function isDetached(v: Uint8Array): boolean {
+  const d = (v.buffer as { detached?: boolean }).detached;
+  if (d !== undefined) return d;
+  if (v.buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(v.buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * Asserts `v` is a plain Uint8Array (Node's Buffer is accepted: it is a Uint8Array subclass) over
  * a non-shared, non-detached buffer, optionally of an exact length or a length range.
  */
@@ -36,8 +53,7 @@ export function checkBytes(name: string, v: unknown, len?: number | { min?: numb
   if (!(v instanceof Uint8Array)) throw new ValidationTypeError(`${name} must be a Uint8Array, got ${describe(v)}`);
   if (typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer)
     throw new ValidationTypeError(`${name} must not be backed by a SharedArrayBuffer`);
-  if ((v.buffer as { detached?: boolean }).detached === true || (v.byteLength === 0 && v.buffer.byteLength === 0 && v.length !== 0))
-    throw new ValidationTypeError(`${name} is backed by a detached buffer`);
+  if (isDetached(v)) throw new ValidationTypeError(`${name} is backed by a detached buffer`);
   if (typeof len === 'number' && v.length !== len)
     throw new ValidationRangeError(`${name} must be ${len} bytes, got ${v.length}`);
   if (typeof len === 'object') {
