@@ -1071,7 +1071,66 @@ const VAL05: AttackScenario = {
   },
 };
 
+/** VAL-06: invalid disk IO parameters on every block path, and overlapping in-flight writes to one LBA. */
+export function val06(seed = 1) {
+  const L = valLab(seed);
+  const gd = L.guest.p.disk('d0');
+  const mem = new MemoryDisk(64);
+  const ram = new RamDisk(64 * 8);
+  const bad: [string, number, number][] = [['lba -1', -1, 1], ['lba 0.5', 0.5, 1], ['lba+count > size', 63, 2], ['count 0', 0, 0], ['count 257 > max', 0, 257], ['lba = size', 64, 1]];
+  const r: Record<string, string> = {};
+  for (const [label, lba, count] of bad) {
+    r[`MemoryDisk.read ${label}`] = errClass(() => mem.read(lba, count));
+    r[`RamDisk.read ${label}`] = errClass(() => ram.read(Number.isInteger(lba) ? lba * 8 : lba, count * 8));
+    r[`guest disk.read ${label}`] = errClass(() => gd.read(lba, count, 4096));
+    r[`guest disk.write ${label}`] = errClass(() => gd.write(lba, count, 4096));
+    r[`MemoryDisk.write ${label}`] = errClass(() => mem.write(lba, new Uint8Array(Math.max(count, 0) * 4096)));
+  }
+  for (const len of [0, 4095, 4097, 512]) r[`MemoryDisk.write len ${len}`] = errClass(() => mem.write(0, new Uint8Array(len)));
+  for (const len of [0, 511, 513, 4095]) r[`RamDisk.write len ${len}`] = errClass(() => ram.write(0, new Uint8Array(len)));
+  r['guest disk.read gpa unaligned'] = errClass(() => gd.read(0, 1, 100));
+  // The controller (device model): malformed commands complete with CHECK CONDITION / ILLEGAL REQUEST, as a real one would.
+  const ctx = createSimContext({ seed });
+  const got: { tag: number; status: string; sense?: string; completedAt: number }[] = [];
+  const backing = new RamDisk(64);
+  const isr = () => got.push(...ctl.poll().map((c) => ({ tag: c.tag, status: c.status, ...(c.sense ? { sense: c.sense } : {}), completedAt: c.completedAt })));
+  const ctl: VirtualScsiController = new VirtualScsiController(ctx, { vmId: 1, device: backing, jitterNs: 500_000, sink: { raise: () => ctx.events.after(1000, 'isr', isr) } });
+  const tags: Record<string, number> = {};
+  for (const [label, lba, count] of [['lba -1', -1, 1], ['lba 0.5', 0.5, 1], ['beyond', 63, 2], ['count 0', 0, 0]] as const) {
+    const t = ctl.submit({ op: 'read', lba, count });
+    if (t.ok) tags[label] = t.value;
+  }
+  tags['len mismatch'] = (ctl.submit({ op: 'write', lba: 0, count: 2, data: new Uint8Array(512) }) as { value: number }).value;
+  // Overlapping writes to one LBA, completing in an order the jitter decides.
+  const w: number[] = [];
+  for (let i = 0; i < 6; i++) w.push((ctl.submit({ op: 'write', lba: 5, count: 1, data: new Uint8Array(512).fill(0x10 + i) }) as { value: number }).value);
+  while (ctx.events.runNext()) { /* drain */ }
+  isr();
+  for (const [label, t] of Object.entries(tags)) {
+    const c = got.find((g) => g.tag === t);
+    r[`controller ${label}`] = c ? `${c.status}/${c.sense ?? ''}` : 'none';
+  }
+  const writes = got.filter((g) => w.includes(g.tag));
+  const lastCompleted = writes.reduce((a, b) => (b.completedAt >= a.completedAt ? b : a));
+  // Documented order: the controller applies a write when it completes, so among overlapping writes in
+  // flight the last to complete (the guest sees that order in the completion ring) is the one on disk.
+  return { r, writes, onDisk: backing.read(5, 1)[0], lastCompletedData: 0x10 + w.indexOf(lastCompleted.tag), completionOrder: writes.map((x) => w.indexOf(x.tag)) };
+}
+
+const VAL06: AttackScenario = {
+  id: 'VAL-06', area: 'VAL',
+  attack: 'Negative or fractional lba, lba + count beyond the device, count 0 or above the maximum, buffer length ≠ count × block, overlapping in-flight writes.',
+  expected: 'ValidationError for invalid parameters; a defined, documented last-writer order for overlapping writes.',
+  run(seed) {
+    const x = val06(seed);
+    const wrong = Object.entries(x.r).filter(([k, v]) => (k.startsWith('controller') ? v !== 'check-condition/ILLEGAL_REQUEST' : v !== 'RangeError' && v !== 'TypeError'));
+    if (wrong.length) return report('LEAKED', `accepted: ${wrong.map(([k, v]) => `${k}=${v}`).join('; ')}`);
+    if (x.onDisk !== x.lastCompletedData) return report('LEAKED', `overlapping writes: disk holds 0x${x.onDisk.toString(16)}, the last completion wrote 0x${x.lastCompletedData.toString(16)}`);
+    return report('blocked', `${Object.keys(x.r).length} invalid IOs refused (RangeError; the controller answers CHECK CONDITION / ILLEGAL REQUEST); overlapping writes resolve in completion order (completed ${x.completionOrder.join(',')}, disk holds the last)`);
+  },
+};
+
 /** Every platform scenario (ISO, FLT-04/07/12, STO-11) and the VAL-* scenarios of ./validation.ts. */
-export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05];
+export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06];
 
 export type { Tvmm, EsxMemory };
