@@ -1130,7 +1130,74 @@ const VAL06: AttackScenario = {
   },
 };
 
+/** VAL-07: hypercall dispatch with unknown numbers, wrong argument types/counts, and calls from the wrong context. */
+export function val07(seed = 1) {
+  const r: Record<string, string> = {};
+  const hc = (f: () => number) => probe(f);
+  const rids: Record<string, number> = {};
+  type Hc = { hypercall?: (nr: number, args: readonly number[]) => number };
+  const w = bootCloaked({
+    host: { seed },
+    start: ['owner', 'plain', 'thief'],
+    cloak: ['owner', 'thief'],
+    programs: {
+      *owner(p: Proc): Gen {
+        const h = (p as Proc & Hc).hypercall;
+        rids.owner = h ? h(33, []) : -999; // a resource of the owner's domain
+        yield* p.compute(1000);
+        return 0;
+      },
+      *plain(p: Proc): Gen {
+        const h = (p as Proc & Hc).hypercall!;
+        r['uncloaked user: create-resource'] = hc(() => h(33, []));
+        r['uncloaked user: map'] = hc(() => h(34, [1, 16, 1, 0]));
+        r['uncloaked user: file'] = hc(() => h(36, [0]));
+        r['uncloaked user: unknown nr'] = hc(() => h(4242, []));
+        yield* p.compute(1000);
+        return 0;
+      },
+      *thief(p: Proc): Gen {
+        yield* p.compute(2000);
+        const h = (p as Proc & Hc).hypercall;
+        r['thief has a raw hypercall channel'] = h ? 'yes' : 'no';
+        if (h && rids.owner > 0) r["cloaked app maps another domain's rid"] = hc(() => h(34, [rids.owner, 0x9000, 1, 0]));
+        return 0;
+      },
+    },
+  });
+  w.run();
+  const k = w.kernel.p;
+  r['kernel: unknown nr'] = hc(() => k.hypercall(4242, []));
+  r['kernel: nr as string'] = hc(() => k.hypercall('18' as never, []));
+  r['kernel: arg as string'] = hc(() => k.hypercall(33, ['1' as never]));
+  r['kernel: fractional arg'] = hc(() => k.hypercall(33, [1.5]));
+  r['kernel: 9 args'] = hc(() => k.hypercall(33, [1, 2, 3, 4, 5, 6, 7, 8, 9]));
+  r['kernel: args not an array'] = hc(() => k.hypercall(33, 5 as never));
+  for (const [nr, args] of [[32, []], [33, []], [34, [1, 16, 1, 0]], [35, [16, 1]], [36, [0]]] as const) r[`kernel forges shim hypercall ${nr}`] = hc(() => k.hypercall(nr, args));
+  const refusals = w.host.sim.trace.securityEvents().filter((e) => e.kind === 'hypercall.refused').length;
+  return { r, refusals, rids };
+}
+
+const VAL07: AttackScenario = {
+  id: 'VAL-07', area: 'VAL',
+  attack: 'Unknown hypercall numbers, wrong argument types or counts, the kernel forging shim hypercalls, uncloaked processes calling cloak-only hypercalls, an app naming another domain\'s resource.',
+  expected: 'Error results (EINVAL/ENOSYS/EPERM = ValidationError/IsolationViolation); identity from the TVMM, never from arguments.',
+  run(seed) {
+    const x = val07(seed);
+    const want = (k: string): string[] => {
+      if (k.includes('unknown nr') || k.includes('nr as string')) return ['OK:-38'];
+      if (k.startsWith('kernel: ')) return ['OK:-22'];
+      if (k === 'thief has a raw hypercall channel') return ['yes', 'no'];
+      return ['OK:-1'];
+    };
+    const wrong = Object.entries(x.r).filter(([k, v]) => !want(k).includes(v));
+    const detail = Object.entries(x.r).map(([k, v]) => `${k}=${v}`).join('; ');
+    if (wrong.length) return report('LEAKED', `unexpected: ${wrong.map(([k, v]) => `${k}=${v}`).join('; ')}`);
+    return report('blocked', `${detail}; ${x.refusals} refusals audited`);
+  },
+};
+
 /** Every platform scenario (ISO, FLT-04/07/12, STO-11) and the VAL-* scenarios of ./validation.ts. */
-export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06];
+export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06, VAL07];
 
 export type { Tvmm, EsxMemory };
