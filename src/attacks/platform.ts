@@ -13,7 +13,7 @@ import { Host, MemoryDisk, TIME_SLICE_NS, type GuestDisk, type GuestOs, type Gue
 type Gen = Generator<TrapRequest, number, number>;
 import { attachEsx, type EsxMemory, type EsxOptions } from '../memory/index.js';
 import { RamDisk, VirtualScsiController } from '../storage/index.js';
-import { FaultInjector, NvStore, buildImage, createAttestedHost, decodeQuote, parseCert, parseImage, parsePolicy, parseSealedBlob, policyFor, Verifier } from '../attestation/index.js';
+import { FaultInjector, MemoryBlockDevice, NvStore, ProtectedDisk, buildImage, createAttestedHost, decodeQuote, parseCert, parseImage, parsePolicy, parseSealedBlob, policyFor, Verifier } from '../attestation/index.js';
 import { parseScenario } from '../scenario/index.js';
 import { MemoryNvStore, attachCloaking } from '../cloaking/index.js';
 import { O, SYS, USER_LAYOUT } from '../guest/abi.js';
@@ -1197,7 +1197,100 @@ const VAL07: AttackScenario = {
   },
 };
 
+/** True when any 16-byte window of `secret` appears in `text` raw (latin1) or as hex. */
+export function textLeaks(secret: Uint8Array, text: string): boolean {
+  const hex = Array.from(secret, (b) => b.toString(16).padStart(2, '0')).join('');
+  const raw = String.fromCharCode(...secret);
+  for (let i = 0; i + 16 <= secret.length; i++) if (text.includes(hex.slice(2 * i, 2 * i + 32)) || text.includes(raw.slice(i, i + 16))) return true;
+  return false;
+}
+
+function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const c = (e as { cause?: unknown }).cause;
+  return `${e.name}\n${e.message}\n${e.stack ?? ''}\n${c === undefined ? '' : errorText(c)}\n${JSON.stringify(e)}\n${JSON.stringify((e as { detail?: unknown }).detail ?? null)}`;
+}
+
+/** VAL-10: every MAC/AEAD failure of sealed storage and protected disks; their class and message, and whether any secret leaked into an error. */
+export function val10(seed = 1) {
+  const h = createAttestedHost({ seed });
+  const img = buildImage(nobleProvider, new Uint8Array(4096).fill(3), { name: 'a', blockSize: 4096 });
+  const other = buildImage(nobleProvider, new Uint8Array(4096).fill(4), { name: 'b', blockSize: 4096 });
+  h.service.registerVm(1, { image: img, mode: 'closed' });
+  h.service.registerVm(2, { image: other, mode: 'closed' });
+  const secret = createSimContext({ seed }).rng.fork('val10').bytes(64);
+  const blob = h.service.seal(1, 'k', secret);
+  const n = blob.length;
+  const flip = (i: number) => { const b = blob.slice(); b[i] ^= 1; return b; };
+  const cases: Record<string, () => unknown> = {
+    'tag byte 0': () => h.service.unsealBlob(1, flip(n - 16)),
+    'tag byte 15': () => h.service.unsealBlob(1, flip(n - 1)),
+    'ciphertext byte': () => h.service.unsealBlob(1, flip(n - 40)),
+    'wrong key (other VM)': () => h.service.unsealBlob(2, blob),
+    'wrong AAD (nonce byte)': () => h.service.unsealBlob(1, flip(parseSealedBlob(blob).headerLength - 1)),
+    truncated: () => h.service.unsealBlob(1, blob.subarray(0, n - 1)),
+  };
+  // Protected disks: an integrity disk and an encrypted disk, tampered at byte 0 and 15 of a block, and opened with a wrong key.
+  const ctx = createSimContext({ seed });
+  const key = ctx.rng.fork('disk-key').bytes(32);
+  for (const cls of ['encrypted', 'integrity'] as const) {
+    const dev = new MemoryBlockDevice(512, 32);
+    const disk = ProtectedDisk.format(ctx, nobleProvider, dev, { cls, key, diskId: `d-${cls}` });
+    const block = new Uint8Array(512);
+    block.set(secret);
+    disk.write(3, block);
+    for (const off of [0, 15]) {
+      cases[`${cls} disk byte ${off}`] = () => {
+        const raw = dev.read(3, 1);
+        raw[off] ^= 1;
+        dev.write(3, raw);
+        try {
+          return ProtectedDisk.open(ctx, nobleProvider, dev, { cls, key, diskId: `d-${cls}` }).read(3, 1);
+        } finally {
+          raw[off] ^= 1;
+          dev.write(3, raw);
+        }
+      };
+    }
+    cases[`${cls} disk wrong key`] = () => ProtectedDisk.open(ctx, nobleProvider, dev, { cls, key: new Uint8Array(32).fill(9), diskId: `d-${cls}` }).read(3, 1);
+  }
+  const out: Record<string, { cls: string; code: string; message: string; leaks: boolean }> = {};
+  for (const [k, f] of Object.entries(cases)) {
+    try {
+      f();
+      out[k] = { cls: 'OK', code: '', message: '', leaks: false };
+    } catch (e) {
+      out[k] = { cls: e instanceof Error ? e.constructor.name : typeof e, code: e instanceof TerraError ? e.code : '', message: e instanceof Error ? e.message : String(e), leaks: textLeaks(secret, errorText(e)) || textLeaks(key, errorText(e)) };
+    }
+  }
+  const trace = JSON.stringify(h.ctx.trace.events()) + JSON.stringify(ctx.trace.events());
+  return { out, traceLeaks: textLeaks(secret, trace) || textLeaks(key, trace) };
+}
+
+const VAL10: AttackScenario = {
+  id: 'VAL-10', area: 'VAL',
+  attack: 'Cause MAC/AEAD failures with a wrong tag byte 0 vs 15, a wrong key, a wrong AAD and truncation; read the errors and logs.',
+  expected: 'Same class and message for every MAC/AEAD failure of a mechanism; no secret bytes in message, cause, stack or logs.',
+  run(seed) {
+    const x = val10(seed);
+    const groups = new Map<string, Set<string>>();
+    for (const [k, v] of Object.entries(x.out)) {
+      // Grouped per MAC'd object: a wrong disk key fails the disk's metadata MAC at open, before any block is read.
+      const g = k.endsWith('wrong key') ? 'disk metadata' : k.startsWith('encrypted') ? 'encrypted block' : k.startsWith('integrity') ? 'integrity block' : 'sealed blob';
+      if (!groups.has(g)) groups.set(g, new Set());
+      groups.get(g)!.add(`${v.cls}/${v.code}/${v.message}`);
+    }
+    const ok = Object.entries(x.out).filter(([, v]) => v.cls === 'OK').map(([k]) => k);
+    const leaks = Object.entries(x.out).filter(([, v]) => v.leaks).map(([k]) => k);
+    const nonUniform = [...groups].filter(([, set]) => set.size !== 1).map(([g, set]) => `${g}: ${[...set].join(' | ')}`);
+    if (ok.length) return report('LEAKED', `accepted: ${ok.join(', ')}`);
+    if (leaks.length || x.traceLeaks) return report('LEAKED', `secret bytes in errors of ${leaks.join(', ')}${x.traceLeaks ? ' and in the trace' : ''}`);
+    if (nonUniform.length) return report('LEAKED', `non-uniform errors: ${nonUniform.join('; ')}`);
+    return report('blocked', [...groups].map(([g, set]) => `${g}: ${[...set][0]}`).join('; '));
+  },
+};
+
 /** Every platform scenario (ISO, FLT-04/07/12, STO-11) and the VAL-* scenarios of ./validation.ts. */
-export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06, VAL07];
+export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06, VAL07, VAL10];
 
 export type { Tvmm, EsxMemory };
