@@ -1290,7 +1290,66 @@ const VAL10: AttackScenario = {
   },
 };
 
+/** VAL-11: configuration, enumerations and resource limits of createVm, devices, ESX reservations and VM count. */
+export function val11(seed = 1, vmFlood = 1_000_000) {
+  const host = new Host({ seed, machineMiB: 16 });
+  const tvmm = host.boot();
+  const G = () => new ProbeGuest();
+  const r: Record<string, string> = {};
+  const spec = (o: Record<string, unknown>) => ({ name: 'x', kind: 'open-box', pages: 16, guest: G(), ...o }) as never;
+  r['pages 0'] = errClass(() => tvmm.createVm(spec({ pages: 0 })));
+  r['pages -1'] = errClass(() => tvmm.createVm(spec({ pages: -1 })));
+  r['pages 2^40'] = errClass(() => tvmm.createVm(spec({ pages: 2 ** 40 })));
+  r['memoryMiB 0'] = errClass(() => tvmm.createVm(spec({ pages: undefined, memoryMiB: 0 })));
+  r["kind 'Closed'"] = errClass(() => tvmm.createVm(spec({ kind: 'Closed' })));
+  r["kind 'box'"] = errClass(() => tvmm.createVm(spec({ kind: 'box' })));
+  r['vcpus 0'] = errClass(() => tvmm.createVm(spec({ vcpus: 0 })));
+  r['vcpus 65'] = errClass(() => tvmm.createVm(spec({ vcpus: 65 })));
+  r['guest without run'] = errClass(() => tvmm.createVm(spec({ guest: { boot() {}, interrupt() {} } })));
+  r['unknown device type'] = errClass(() => tvmm.createDevice('gpu' as never, 'g0'));
+  tvmm.createDevice('nic', 'n0');
+  r['duplicate device id'] = errClass(() => tvmm.createDevice('disk', 'n0'));
+  tvmm.createVm(spec({ name: 'dup' }));
+  r['duplicate VM name'] = errClass(() => tvmm.createVm(spec({ name: 'dup' })));
+  r['power action'] = errClass(() => tvmm.power(1 as VmId, 'reboot' as never));
+  // ESX reservations (the memory lab of the MEM scenarios has the reservation API).
+  const esxHost = new Host({ seed, machineMiB: 16 });
+  const esx = attachEsx(esxHost.boot(), { overheadPages: 0 });
+  r['reservation > memory'] = errClass(() => esx.addVm(100 as VmId, 64, { min: 65 }));
+  r['reservation > machine'] = errClass(() => esx.addVm(101 as VmId, 1 << 20, { min: 1 << 20 }));
+  // 10^6 VMs: the quota stops it at MAX_VMS with bounded memory.
+  const heap0 = process.memoryUsage().heapUsed;
+  const flood = new Host({ seed, machineMiB: 16 });
+  const ft = flood.boot();
+  let created = 0;
+  let stop = '';
+  for (let i = 0; i < vmFlood; i++) {
+    try {
+      ft.createVm({ name: `v${i}`, kind: 'open-box', pages: 16, guest: G() });
+      created++;
+    } catch (e) {
+      stop = e instanceof TerraError ? e.code : e instanceof Error ? e.name : 'THROWN';
+      break;
+    }
+  }
+  const heapMiB = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+  return { r, created, stop, heapMiB, vmsAfter: tvmm.vms().length };
+}
+
+const VAL11: AttackScenario = {
+  id: 'VAL-11', area: 'VAL',
+  attack: 'createVm with memory 0, negative or ≥ 2^40 pages, bad kinds and vcpus, reservation > memory, duplicate device ids, 10^6 VMs.',
+  expected: 'ValidationError, or a quota error before heap exhaustion; memory bounded.',
+  run(seed) {
+    const x = val11(seed);
+    const wrong = Object.entries(x.r).filter(([, v]) => !REFUSED.test(v) && v !== 'ADMISSION_DENIED');
+    if (wrong.length) return report('LEAKED', `accepted: ${wrong.map(([k, v]) => `${k}=${v}`).join('; ')}`);
+    if (x.stop !== 'ADMISSION_DENIED' || x.created > 4096) return report('LEAKED', `VM flood: ${x.created} created, stopped by ${x.stop || 'nothing'}`);
+    return report('blocked', `${Object.keys(x.r).length} bad configurations refused; the VM flood stopped at ${x.created} VMs with ADMISSION_DENIED (+${Math.round(x.heapMiB)} MiB heap)`);
+  },
+};
+
 /** Every platform scenario (ISO, FLT-04/07/12, STO-11) and the VAL-* scenarios of ./validation.ts. */
-export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06, VAL07, VAL10];
+export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06, VAL07, VAL10, VAL11];
 
 export type { Tvmm, EsxMemory };
