@@ -1,6 +1,7 @@
 /**
  * Platform threat scenarios: VM isolation and partitioning (threats.md §3 ISO-01, 03, 05, 06, 08,
- * 09), crash and clock faults (§6 FLT-04, FLT-07, FLT-12) and STO-11 (interrupt injection), run
+ * 09), crash and clock faults (§6 FLT-04, FLT-07, FLT-12), STO-11 (interrupt injection) and the
+ * input-validation tables of §7 (VAL-01, 02, 05, 06, 07, 09, 10, 11) over the public API, run
  * against the whole machine (Host → TVMM → guests) from a seed. Guests here are small probe
  * kernels that use only the {@link GuestPlatform} a real guest kernel gets (actor K/P of §0.1);
  * the god view (machine frames, pmaps) is read through `src/testing`'s {@link godView}, which no
@@ -8,16 +9,17 @@
  */
 import { PAGE_SIZE, SimulatedCrash, TerraError, createSimContext, isValidationError, type VmId } from '../sim/index.js';
 import { nobleProvider } from '../crypto/index.js';
-import { Host, MemoryDisk, TIME_SLICE_NS, type GuestDisk, type GuestOs, type GuestPlatform, type HostOptions, type ProgramFn, type Proc, type TrapRequest, type Tvmm } from '../tvmm/index.js';
+import { Host, MemoryDisk, TIME_SLICE_NS, type GuestDisk, type GuestOs, type GuestPlatform, type HostOptions, type ProgramFn, type Proc, type TrapRequest } from '../tvmm/index.js';
 
 type Gen = Generator<TrapRequest, number, number>;
-import { attachEsx, type EsxMemory, type EsxOptions } from '../memory/index.js';
+import { attachEsx, type EsxOptions } from '../memory/index.js';
 import { RamDisk, VirtualScsiController } from '../storage/index.js';
 import { FaultInjector, MemoryBlockDevice, NvStore, ProtectedDisk, buildImage, createAttestedHost, decodeQuote, parseCert, parseImage, parsePolicy, parseSealedBlob, policyFor, Verifier } from '../attestation/index.js';
 import { parseScenario } from '../scenario/index.js';
 import { MemoryNvStore, attachCloaking } from '../cloaking/index.js';
 import { O, SYS, USER_LAYOUT } from '../guest/abi.js';
 import { bootCloaked, godView, type Inode } from '../testing/index.js';
+import { cloakScenarioParts } from './cloak.js';
 import type { AttackReport, AttackScenario } from './types.js';
 
 const report = (outcome: AttackReport['outcome'], detail: string): AttackReport => ({ outcome, detail });
@@ -534,22 +536,49 @@ const ISO09: AttackScenario = {
 
 // ---------------------------------------------------------------------------------------------- STO-11
 
-/** STO-11: interrupt injection into a closed-box VM: what H and P can reach. */
+/**
+ * STO-11: interrupt injection (Heckler). H's interface (the management VM) is searched for an
+ * injection operation; a "completion" interrupt with no completion behind it is raised at a VM
+ * whose driver has IO in flight; a timer interrupt lands while a cloaked thread runs (the CTC path
+ * of CLK-13).
+ */
 export function sto11(seed: number) {
-  const victim = new IoGuest(4, 0x5c);
+  const victim = new IoGuest(64, 0x5c);
   const lab = ioLab(seed, [victim]);
   const vm = lab.ids[0];
   const r: Record<string, string> = {};
   const mgmt = lab.tvmm.management as unknown as Record<string, unknown>;
-  r.mgmtInject = ['raiseInterrupt', 'inject', 'injectInterrupt', 'sendIpi'].filter((k) => typeof mgmt[k] === 'function').join('|') || 'none';
-  lab.tvmm.run({ maxSlices: 1 });
-  // A "completion" interrupt with no completion behind it: the driver polls and finds nothing.
-  const before = victim.done.length;
-  lab.tvmm.raiseInterrupt(vm, victim.disk.vector!);
-  lab.tvmm.run({ maxSlices: 10_000 });
-  r.spurious = `${victim.foreign}:${victim.done.length - before}`;
-  return { r, victim, lab };
+  const names = [...Object.getOwnPropertyNames(Object.getPrototypeOf(mgmt)), ...Object.keys(mgmt)];
+  r.mgmtInject = names.filter((k) => /irq|interrupt|inject|ipi|vector/i.test(k)).join('|') || 'none';
+  lab.tvmm.run({ untilNs: 150_000 });
+  const irq0 = victim.interrupts;
+  // Spurious completion interrupts, many of them, while commands are in flight.
+  for (let i = 0; i < 10; i++) lab.tvmm.raiseInterrupt(vm, victim.disk.vector!);
+  lab.tvmm.run({ maxSlices: 100_000 });
+  r.spuriousDelivered = String(victim.interrupts - irq0 >= 10);
+  // Completions the guest saw beyond the ones the controller really finished (fabricated by the injections).
+  r.spuriousFabricated = String(victim.done.length - lab.ctls[0].stats().completed);
+  r.foreign = String(victim.foreign);
+  r.allReal = `${victim.done.length}/${victim.issued}`;
+  const ctc = cloakScenarioParts.clk13(seed);
+  r.cloakedCtc = ctc.outcome;
+  return { r, ctcDetail: ctc.detail };
 }
+
+const STO11: AttackScenario = {
+  id: 'STO-11',
+  area: 'STO',
+  attack: 'H injects vectors into a closed-box VM, raises "completion" interrupts with no completion behind them, and times interrupts onto a cloaked thread.',
+  expected: 'No arbitrary-injection API; device interrupts only for real completions of that VM; cloaked threads resume from the CTC exactly.',
+  run(seed) {
+    const x = sto11(seed);
+    const want: Record<string, string> = { mgmtInject: 'none', spuriousDelivered: 'true', spuriousFabricated: '0', foreign: '0', allReal: '64/64' };
+    const wrong = Object.keys(want).filter((k) => x.r[k] !== want[k]);
+    const detail = Object.entries(x.r).map(([k, v]) => `${k}=${v}`).join(' ');
+    if (wrong.length || x.r.cloakedCtc === 'LEAKED') return report('LEAKED', `${detail}; ${x.ctcDetail}`);
+    return report('blocked', `${detail}: the management interface has no injection operation; spurious completion interrupts fabricate no completion (the ring holds only real, owned completions); a cloaked thread interrupted by the kernel resumes from its CTC (${x.ctcDetail.slice(0, 120)})`);
+  },
+};
 
 // ---------------------------------------------------------------------------------------------- FLT-04
 
@@ -1414,7 +1443,6 @@ const VAL09: AttackScenario = {
   },
 };
 
-/** Every platform scenario (ISO, FLT-04/07/12, STO-11) and the VAL-* scenarios of ./validation.ts. */
-export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06, VAL07, VAL09, VAL10, VAL11];
+/** Every platform scenario: ISO-01/03/05/06/08/09, FLT-04/07/12, VAL-01/02/05/06/07/09/10/11, STO-11. */
+export const platformAttacks: readonly AttackScenario[] = [ISO01, ISO03, ISO05, ISO06, ISO08, ISO09, FLT04, FLT07, FLT12, VAL01, VAL02, VAL05, VAL06, VAL07, VAL09, VAL10, VAL11, STO11];
 
-export type { Tvmm, EsxMemory };
