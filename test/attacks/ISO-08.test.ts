@@ -22,3 +22,10 @@ describe('ISO-08 · denial of service and performance isolation', () => {
     expect(flooded.traceRetained).toBeLessThanOrEqual(200_000);
   });
 });
+
+describe('ISO-08 residual (documented): guest-kernel code is not preemptible in the simulator', () => {
+  it('a flooder kernel that overruns its slice budget in run() delays the victim beyond L (the TVMM cannot preempt JS guest code)', () => {
+    const { alone, flooded } = iso08(1, 4000, true);
+    expect(flooded.victimMax).toBeGreaterThan(alone.victimMax + ISO08_BOUND_SLACK_NS);
+  });
+});
