@@ -20,3 +20,12 @@ describe('FLT-04 · power loss during a cloaked file write', () => {
     if (firstAdvance >= 0 && classes[firstAdvance] !== 'v2') expect(classes[firstAdvance]).toBe('detected');
   });
 });
+
+describe('FLT-04 documented gap', () => {
+  it('a crash after the first in-place data block write leaves neither version readable (detected, but no recovery path)', () => {
+    const o = flt04(1);
+    const firstData = o.find((x) => x.at.startsWith('disk lba'))!;
+    expect(flt04Class(firstData.result)).toBe('detected');
+    expect(firstData.result).toBe('killed:INTEGRITY_VIOLATION');
+  });
+});
