@@ -311,8 +311,15 @@ export class Tvmm {
 
   /** Queues a virtual interrupt for a VM (delivered at its next scheduling point). */
   raiseInterrupt(vmId: VmId, vector: number): void {
-    const vm = this.#vm(vmId);
     checkInt('vector', vector, 0, 255);
+    const vm = this.#vms.get(checkInt('vm', vmId, 0, 0xffff));
+    if (!vm) throw new TerraError('NOT_FOUND', `no such vm ${String(vmId)}`);
+    if (vm.state === 'destroyed' || vm.state === 'off') {
+      // A device completing after its VM was powered off or destroyed (IO was in flight): the
+      // interrupt has no one to go to. Dropped and recorded, never an exception out of the scheduler.
+      this.sim.trace.emit('irq', 'drop', vmId, { vector, state: vm.state });
+      return;
+    }
     vm.pendingIrqs.push(vector);
     vm.idle = false;
     this.stats.interrupts++;
