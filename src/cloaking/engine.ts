@@ -463,6 +463,27 @@ export class CloakEngine {
   }
   readonly #fileKeyInfo = new Map<string, string>();
 
+  /**
+   * A written page gets a new version before it is encrypted: the previous (version, binding,
+   * nonce, tag) is kept for replay detection (CLK-03), the binding is refreshed from the resource,
+   * and a fresh nonce is drawn.
+   */
+  #advanceVersion(r: number): void {
+    const nb = this.#nb, tb = this.#tb;
+    if (this.#version[r] > 0) {
+      this.#prevVersion[r] = this.#version[r];
+      this.#prevBindDomain[r] = this.#bindDomain[r];
+      this.#prevBindRid[r] = this.#bindRid[r];
+      this.#prevNonce.set(this.#nonce.subarray(r * nb, r * nb + nb), r * nb);
+      this.#prevTag.set(this.#tag.subarray(r * tb, r * tb + tb), r * tb);
+    }
+    const res = this.#resources.get(this.#rid[r])!;
+    this.#version[r]++;
+    this.#bindDomain[r] = res.bindDomain;
+    this.#bindRid[r] = res.bindRid;
+    this.#fillNonce(r);
+  }
+
   #fillNonce(r: number): void {
     const nb = this.#nb, o = r * nb, n = this.#nonce;
     if (this.suite === 'overshadow-2008') {
@@ -502,18 +523,7 @@ export class CloakEngine {
     const frame = this.#tvmm.machine.bytes(m as Mpn);
     const nb = this.#nb, tb = this.#tb;
     if (st === CloakState.PT_RW) {
-      if (this.#version[r] > 0) {
-        this.#prevVersion[r] = this.#version[r];
-        this.#prevBindDomain[r] = this.#bindDomain[r];
-        this.#prevBindRid[r] = this.#bindRid[r];
-        this.#prevNonce.set(this.#nonce.subarray(r * nb, r * nb + nb), r * nb);
-        this.#prevTag.set(this.#tag.subarray(r * tb, r * tb + tb), r * tb);
-      }
-      const res = this.#resources.get(this.#rid[r])!;
-      this.#version[r]++;
-      this.#bindDomain[r] = res.bindDomain;
-      this.#bindRid[r] = res.bindRid;
-      this.#fillNonce(r);
+      this.#advanceVersion(r);
       this.#stats.encryptions++;
     } else this.#stats.reencryptions++;
     this.#cipher.bind(vm, this.#bindDomain[r], this.#bindRid[r], this.#page[r], this.#version[r]);
@@ -546,20 +556,7 @@ export class CloakEngine {
     const copy = this.#tvmm.machine.bytes(this.#mpn[r] as Mpn).slice();
     const nb = this.#nb, tb = this.#tb;
     const rw = this.#state[r] === CloakState.PT_RW;
-    if (rw) {
-      if (this.#version[r] > 0) {
-        this.#prevVersion[r] = this.#version[r];
-        this.#prevBindDomain[r] = this.#bindDomain[r];
-        this.#prevBindRid[r] = this.#bindRid[r];
-        this.#prevNonce.set(this.#nonce.subarray(r * nb, r * nb + nb), r * nb);
-        this.#prevTag.set(this.#tag.subarray(r * tb, r * tb + tb), r * tb);
-      }
-      const res = this.#resources.get(this.#rid[r])!;
-      this.#version[r]++;
-      this.#bindDomain[r] = res.bindDomain;
-      this.#bindRid[r] = res.bindRid;
-      this.#fillNonce(r);
-    }
+    if (rw) this.#advanceVersion(r);
     this.#cipher.bind(vm, this.#bindDomain[r], this.#bindRid[r], this.#page[r], this.#version[r]);
     this.#cipher.seal(this.#keyFor(vm, this.#bindDomain[r], this.#bindRid[r]), copy, this.#nonce, r * nb, this.#tag, r * tb);
     if (rw) {

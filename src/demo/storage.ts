@@ -10,7 +10,7 @@
 import { bootGuest, libc as c, O, SYS, type BootedGuest } from '../guest/index.js';
 import { Host, type ProgramFn } from '../tvmm/index.js';
 import {
-  ClusterVolume, DedupEngine, MemoryStore, checkVolume, computeLayout, volumeController, volumeDisk,
+  ClusterVolume, DedupEngine, MemoryStore, checkVolume, computeLayout, volumeController, volumeDisk, volumeSpace,
   type VolumeBlockBackend, type VolumeGeometry,
 } from '../storage/index.js';
 import type { DedupRow, InterruptRow } from '../report/index.js';
@@ -84,20 +84,7 @@ function lines(host: Host, g: BootedGuest, prefix: string): string[] {
   return host.tvmm.consoleLines.filter((l) => l.vm === g.vmId && l.line.startsWith(prefix)).map((l) => l.line);
 }
 
-/** Logical (allocated 4 KiB blocks referenced by the desktops' disks) vs unique (distinct units) MiB. */
-function space(vol: ClusterVolume, disks: readonly VolumeBlockBackend[]): { logicalMiB: number; uniqueMiB: number } {
-  let logical = 0;
-  const units = new Set<number>();
-  for (const d of disks) {
-    for (let b = 0; b < d.blocks; b++) {
-      const loc = vol.locate(d.ino, b);
-      if (loc.kind === 'hole') continue;
-      logical++;
-      units.add(loc.unit);
-    }
-  }
-  return { logicalMiB: (logical * 4096) / MIB, uniqueMiB: (units.size * 4096) / MIB };
-}
+const space = volumeSpace;
 
 /** Units the other tenant's disk shares with `disks`, beyond what all of them inherited from the template `base`. */
 function sharedAcross(vol: ClusterVolume, disks: readonly VolumeBlockBackend[], other: VolumeBlockBackend, base: VolumeBlockBackend): number {

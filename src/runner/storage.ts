@@ -22,7 +22,7 @@ import { bootGuest } from '../guest/index.js';
 import type { ScenarioVm, Scenario } from '../scenario/index.js';
 import { NS_PER_MS, TerraError, type VmId } from '../sim/index.js';
 import {
-  ClusterVolume, DedupEngine, MemoryStore, checkVolume, computeLayout, defaultGeometry, volumeController, volumeDisk,
+  ClusterVolume, DedupEngine, MemoryStore, checkVolume, computeLayout, defaultGeometry, volumeController, volumeDisk, volumeSpace,
   type PassReport, type VirtualScsiController, type VolumeBlockBackend,
 } from '../storage/index.js';
 import { STORAGE_PROGRAMS } from '../demo/storage.js';
@@ -212,20 +212,8 @@ export function scheduleDedup(st: HostStorage, host: Host, intervalMs: number, e
   for (let t = intervalMs; t < endMs; t += intervalMs) host.sim.events.at(t * NS_PER_MS, `dedup-pass/${st.hostName}`, () => dedupPass(st));
 }
 
-/** Logical (allocated 4 KiB blocks referenced) and unique (distinct units) MiB of `disks`. */
-export function space(vol: ClusterVolume, disks: readonly VolumeBlockBackend[]): { logicalMiB: number; uniqueMiB: number } {
-  let logical = 0;
-  const units = new Set<number>();
-  for (const d of disks) {
-    for (let b = 0; b < d.blocks; b++) {
-      const loc = vol.locate(d.ino, b);
-      if (loc.kind === 'hole') continue;
-      logical++;
-      units.add(loc.unit);
-    }
-  }
-  return { logicalMiB: (logical * 4096) / MIB, uniqueMiB: (units.size * 4096) / MIB };
-}
+/** Logical and unique MiB of `disks` (see volumeSpace in src/storage). */
+export const space = volumeSpace;
 
 /** One row of the `dedup` measurement. */
 export interface DedupMeasureRow {

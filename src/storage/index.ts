@@ -60,4 +60,4 @@ export {
   type ControllerOptions,
   type ControllerStats,
 } from './scsi.js';
-export { volumeDisk, volumeController, VDISK_BLOCK, type VolumeDiskOptions, type VolumeBlockBackend, type InterruptTarget } from './vdisk-backend.js';
+export { volumeDisk, volumeController, volumeSpace, VDISK_BLOCK, type VolumeDiskOptions, type VolumeBlockBackend, type InterruptTarget } from './vdisk-backend.js';

@@ -173,3 +173,21 @@ export function volumeController(
     },
   });
 }
+
+/**
+ * Space of a set of volume disks: logical MiB (allocated 4 KiB blocks the disks reference) and
+ * unique MiB (distinct physical units behind them, so shared blocks count once).
+ */
+export function volumeSpace(vol: ClusterVolume, disks: readonly VolumeBlockBackend[]): { logicalMiB: number; uniqueMiB: number } {
+  let logical = 0;
+  const units = new Set<number>();
+  for (const d of disks) {
+    for (let b = 0; b < d.blocks; b++) {
+      const loc = vol.locate(d.ino, b);
+      if (loc.kind === 'hole') continue;
+      logical++;
+      units.add(loc.unit);
+    }
+  }
+  return { logicalMiB: (logical * 4096) / (1 << 20), uniqueMiB: (units.size * 4096) / (1 << 20) };
+}
