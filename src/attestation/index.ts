@@ -8,6 +8,10 @@ export { FaultInjector, cborDecode, cborEncode } from './util.js';
 export {
   MEASUREMENT_EXT_OID,
   CERT_ROLES,
+  SIM_EPOCH_MS,
+  CERT_LIFETIME_YEARS,
+  certValidity,
+  isoTime,
   issueCert,
   parseCert,
   roundTripsWithAsn1Library,
@@ -21,6 +25,7 @@ export {
   type MeasurementExt,
   type CertTemplate,
   type ParsedCert,
+  type CertValidity,
 } from './x509.js';
 export { Manufacturer, NvStore, RootOfTrust, PCR_COUNT, BOOT_PCRS, defaultBootImages, type BootImages, type TvmmIdentity, type RootOfTrustOptions } from './root.js';
 export {
@@ -53,6 +58,6 @@ export {
 export { SealedStorage, MemoryBlobStore, parseSealedBlob, type SealPolicy, type SealIdentity, type BlobStore, type SealedBlobHeader } from './sealed.js';
 export { AttestationService, isWeakPublicKey, type GuestAttestationPort, type VmRegistration, type VmIdentity, type CertRequest } from './service.js';
 export { PolicySchema, parsePolicy, type Policy } from './policy.js';
-export { Verifier, CHECKS, signVendorStatement, type CheckName, type CheckResult, type VerificationReport } from './verifier.js';
+export { Verifier, CHECKS, signVendorStatement, type CheckName, type CheckResult, type VerificationReport, type VerifierOptions, type VerifyOptions } from './verifier.js';
 export { x25519KeyPair, deriveSessionKey, keyConfirmation, checkKeyConfirmation, type X25519KeyPair } from './channel.js';
 export { createAttestedHost, policyFor, type AttestedHost, type AttestedHostOptions } from './host.js';

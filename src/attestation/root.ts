@@ -14,7 +14,7 @@
  */
 import { ValidationRangeError, TerraError, checkBytes, checkInt, checkObject, checkOneOf, checkString, type SeededRng, type SimContext } from '../sim/index.js';
 import { concatBytes, u32be, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
-import { issueCert, type CertRole } from './x509.js';
+import { certValidity, issueCert, type CertRole } from './x509.js';
 import { FaultInjector, cborDecode, cborEncode, checkInput, fail, hex, te } from './util.js';
 
 /** Number of measurement registers. */
@@ -328,6 +328,8 @@ export class RootOfTrust {
     ];
     let key: KeyPair = issuer;
     let cn = issuerCN;
+    // Each stage's certificate ends no later than the one above it (device → firmware → … → tvmm).
+    let issuerNotAfter = certValidity('device').notAfter;
     for (const [role, bytes, stageSvn] of stages) {
       const m = p.sha256(bytes);
       measurements[role] = m;
@@ -335,6 +337,8 @@ export class RootOfTrust {
       cdi = p.hkdfSha256(cdi, m, concatBytes(te(`terracloak/dice/${role}/`), u32be(stageSvn)), 32);
       key = p.keyPairFromSeed(this.alg, p.hkdfSha256(cdi, new Uint8Array(0), te('terracloak/dice/key'), 32));
       cn = `terracloak ${role} ${hex(m).slice(0, 16)} ${hex(p.sha256(key.publicKey)).slice(0, 8)}`;
+      const validity = certValidity(role, this.ctx.clock.now, issuerNotAfter);
+      issuerNotAfter = validity.notAfter;
       chain.unshift(
         issueCert(p, issuer, {
           subjectCN: cn,
@@ -342,6 +346,7 @@ export class RootOfTrust {
           subjectKey: key,
           ca: true,
           ext: { role, measurement: m, svn: stageSvn, mode: 'none', debug: false, appData: new Uint8Array() },
+          validity,
         }),
       );
       this.ctx.trace.emit('attest', 'boot.stage', undefined, { role, measurement: hex(m).slice(0, 16) });

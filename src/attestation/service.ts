@@ -10,7 +10,7 @@ import { concatBytes, u32be, u64be, type CryptoProvider, type KeyPair, type SigA
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { defaultBootImages, type RootOfTrust, type TvmmIdentity } from './root.js';
-import { issueCert } from './x509.js';
+import { certValidity, issueCert, parseCert } from './x509.js';
 import { IMAGE_MAGIC, parseImage, type VmImage } from './image.js';
 import { DBGSTAT, encodeQuote, ueidFor } from './quote.js';
 import { MemoryBlobStore, SealedStorage, type BlobStore, type SealIdentity, type SealPolicy } from './sealed.js';
@@ -86,6 +86,8 @@ export function isWeakPublicKey(alg: SigAlg, pk: Uint8Array): boolean {
 export class AttestationService {
   readonly #vms = new Map<number, VmEntry>();
   readonly #tvmm: TvmmIdentity;
+  /** End of the TVMM certificate's validity: certificates the TVMM issues never outlive it. */
+  readonly #tvmmNotAfter: number;
   readonly sealed: SealedStorage;
   #stats = { quotes: 0, endorsements: 0, refused: 0 };
 
@@ -96,6 +98,7 @@ export class AttestationService {
   constructor(readonly ctx: SimContext, readonly provider: CryptoProvider, readonly rot: RootOfTrust, tvmm?: TvmmIdentity, blobStore: BlobStore = new MemoryBlobStore()) {
     if (tvmm !== undefined) checkObject('tvmm', tvmm);
     this.#tvmm = tvmm ?? rot.boot(defaultBootImages());
+    this.#tvmmNotAfter = parseCert(this.#tvmm.chain[0]).notAfter;
     this.sealed = new SealedStorage(ctx, provider, rot, this.#tvmm.sealRoot, blobStore);
   }
 
@@ -146,6 +149,7 @@ export class AttestationService {
       subjectKey: key,
       ca: false,
       ext: { role: 'vm', measurement: image.identity, svn: this.#tvmm.svn, mode: reg.mode, debug: identity.debug, appData: new Uint8Array(0) },
+      validity: certValidity('vm', this.ctx.clock.now, this.#tvmmNotAfter),
     });
     this.#vms.set(vmId, { identity, image, key, certDer, signer, endorsements: 0 });
     this.ctx.trace.emit('attest', 'vm.register', vmId, { identity: hex(image.identity).slice(0, 16), mode: reg.mode });
@@ -192,6 +196,7 @@ export class AttestationService {
       subjectKey: { alg, publicKey: pk },
       ca: false,
       ext: { role: 'app', measurement: e.identity.primary, svn: this.#tvmm.svn, mode: e.identity.mode, debug: e.identity.debug, appData },
+      validity: certValidity('app', this.ctx.clock.now, this.#tvmmNotAfter),
     });
   }
 

@@ -2,12 +2,13 @@
  * The remote verifier (Terra, Garfinkel et al., SOSP'03 §4.1 "remote verification"; RATS RFC 9334
  * appraisal). Pinned trust anchors only — a root carried inside evidence is never trusted; policy
  * of allowed measurements per layer; vendor statements for VM hashes (the paper's second chain);
- * nonce freshness with expiry on the verifier's virtual clock; revocation of keys; strict Ed25519;
+ * certificate validity at a verification time (virtual clock from SIM_EPOCH_MS, or given); nonce
+ * freshness with expiry on the verifier's virtual clock; revocation of keys; strict Ed25519;
  * fail-closed. Every verification returns a report of each check and its result.
  */
-import { ValidationRangeError, TerraError, checkBytes, checkObject, type SimContext } from '../sim/index.js';
+import { ValidationRangeError, ValidationTypeError, TerraError, checkBytes, checkObject, type SimContext } from '../sim/index.js';
 import { concatBytes, toHex, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
-import { certSignedBy, parseCert, type CertRole, type ParsedCert } from './x509.js';
+import { SIM_EPOCH_MS, isoTime, parseCert, type CertRole, type ParsedCert } from './x509.js';
 import { COSE_ALG, DBGSTAT, decodeQuote, sigStructure, ueidFor, type DecodedQuote, type QuoteClaims } from './quote.js';
 import { parsePolicy, type Policy } from './policy.js';
 import { attestationError, cborDecode, cborEncode, hex, mapGet, onlyKeys, raise } from './util.js';
@@ -15,7 +16,7 @@ import { attestationError, cborDecode, cborEncode, hex, mapGet, onlyKeys, raise 
 const ZERO32 = new Uint8Array(32);
 
 /** Names of the checks, in order. */
-export const CHECKS = ['decode', 'chain', 'root', 'key', 'signature', 'claims', 'nonce', 'tcb', 'measurements', 'vm', 'mode'] as const;
+export const CHECKS = ['decode', 'chain', 'root', 'validity', 'key', 'signature', 'claims', 'nonce', 'tcb', 'measurements', 'vm', 'mode'] as const;
 /** A check name. */
 export type CheckName = (typeof CHECKS)[number];
 
@@ -38,6 +39,33 @@ export interface VerificationReport {
   readonly boundKey?: Uint8Array;
   /** Signature verifications performed. */
   readonly signatureVerifications: number;
+  /** The time certificate validity was checked at (ISO 8601, UTC). */
+  readonly at: string;
+}
+
+/** Options of a {@link Verifier}. */
+export interface VerifierOptions {
+  /**
+   * The verification time for certificate validity, in ms since the Unix epoch (UTC). Default:
+   * `SIM_EPOCH_MS + ctx.clock.now` (the verifier's virtual clock read as calendar time from
+   * 2026-01-01T00:00:00Z), so one seed gives one result. Outside a simulation pass `() => Date.now()`.
+   */
+  readonly now?: () => number;
+}
+
+/** Options of one {@link Verifier.verify} call. */
+export interface VerifyOptions {
+  readonly vendorStatements?: readonly Uint8Array[];
+  /** Check certificate validity at this time instead of the verifier's clock ("as of", e.g. an audit). */
+  readonly at?: Date | number;
+}
+
+const MAX_NONCES = 65_536;
+
+function timeOf(name: string, v: unknown): number {
+  const t = v instanceof Date ? v.getTime() : v;
+  if (typeof t !== 'number' || !Number.isFinite(t) || Math.abs(t) > 8.64e15) throw new ValidationRangeError(`${name} must be a valid Date or a finite number of ms since the Unix epoch`);
+  return t;
 }
 
 const ROLE_ORDER: readonly CertRole[] = ['vm', 'tvmm', 'bootloader', 'firmware', 'device'];
@@ -63,11 +91,15 @@ export class Verifier {
   readonly #nonces = new Map<string, NonceState>();
   readonly #revoked: Set<string>;
   readonly #rng;
+  readonly #now: () => number;
   #stats = { verified: 0, refused: 0 };
 
-  /** `anchors`: pinned trust-anchor certificates (DER); `policy`: a validated policy or its JSON. */
-  constructor(readonly ctx: SimContext, readonly provider: CryptoProvider, anchors: readonly Uint8Array[], policy: Policy | string | object) {
+  /** `anchors`: pinned trust-anchor certificates (DER); `policy`: a validated policy or its JSON; `opts.now`: the verification time (see {@link VerifierOptions}). */
+  constructor(readonly ctx: SimContext, readonly provider: CryptoProvider, anchors: readonly Uint8Array[], policy: Policy | string | object, opts: VerifierOptions = {}) {
     if (!Array.isArray(anchors) || anchors.length === 0) throw new ValidationRangeError('at least one pinned trust anchor is required');
+    checkObject('opts', opts);
+    if (opts.now !== undefined && typeof opts.now !== 'function') throw new ValidationTypeError('opts.now must be a function returning ms since the Unix epoch');
+    this.#now = opts.now ?? (() => SIM_EPOCH_MS + Math.floor(ctx.clock.now / 1e6));
     this.#anchors = anchors.map((a) => parseCert(a));
     this.#policy = parsePolicy(policy);
     this.#revoked = new Set(this.#policy.revokedKeys);
@@ -94,10 +126,11 @@ export class Verifier {
   }
 
   /** Verifies a quote against `nonce` and the policy; never throws for bad evidence, returns the report. */
-  verify(quote: Uint8Array, nonce: Uint8Array, opts: { vendorStatements?: readonly Uint8Array[] } = {}): VerificationReport {
+  verify(quote: Uint8Array, nonce: Uint8Array, opts: VerifyOptions = {}): VerificationReport {
     checkBytes('quote', quote);
     const expected = checkBytes('nonce', nonce, { min: 8, max: 64 }).slice();
     checkObject('opts', opts);
+    const at = opts.at === undefined ? timeOf('opts.now()', this.#now()) : timeOf('opts.at', opts.at);
     const statements = (opts.vendorStatements ?? []).map((s, i) => checkBytes(`vendorStatements[${i}]`, s).slice());
     const checks: CheckResult[] = [];
     let sigs = 0;
@@ -105,6 +138,7 @@ export class Verifier {
     const pol = this.#policy;
     let q: DecodedQuote | undefined;
     let certs: ParsedCert[] = [];
+    let anchor: ParsedCert | undefined;
     const verifySig = (alg: SigAlg, pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean => {
       sigs++;
       return p.verify(alg, pk, msg, sig);
@@ -146,9 +180,22 @@ export class Verifier {
         for (const a of this.#anchors) {
           if (a.subjectCN !== top.issuerCN || top.sigAlg !== a.alg) continue;
           if (this.#revoked.has(hex(p.sha256(a.publicKey)))) return ['CHAIN_INVALID', 'the trust anchor key is revoked'];
-          if (verifySig(a.alg, a.publicKey, top.tbs, top.signature)) return null;
+          if (verifySig(a.alg, a.publicKey, top.tbs, top.signature)) {
+            anchor = a;
+            return null;
+          }
         }
         return ['UNTRUSTED_ROOT', 'the device certificate is not issued by a pinned trust anchor'];
+      }],
+      // RFC 5280 §6.1.3 (a)(2): every certificate of the path, and the anchor, must be valid at the verification time.
+      ['validity', () => {
+        const path: [string, ParsedCert][] = certs.map((c, i) => [`certificate ${i} (${c.ext.role})`, c]);
+        path.push(['the trust anchor', anchor!]);
+        for (const [what, c] of path) {
+          if (at < c.notBefore) return ['CERT_NOT_YET_VALID', `${what} is not valid before ${isoTime(c.notBefore)} (verification time ${isoTime(at)})`];
+          if (at > c.notAfter) return ['CERT_EXPIRED', `${what} expired at ${isoTime(c.notAfter)} (verification time ${isoTime(at)})`];
+        }
+        return null;
       }],
       ['key', () => {
         const leaf = certs[0];
@@ -215,12 +262,12 @@ export class Verifier {
     if (failed) {
       this.#stats.refused++;
       this.ctx.trace.security('attest.verify.refused', undefined, { check: failed.code, step: failed.name });
-      return { ok: false, checks, failed, signatureVerifications: sigs };
+      return { ok: false, checks, failed, signatureVerifications: sigs, at: isoTime(at) };
     }
     this.#nonces.get(toHex(expected))!.consumed = true;
     this.#stats.verified++;
     const claims = q!.claims;
-    return { ok: true, checks, claims, boundKey: claims.boundKey ? claims.boundKey.slice() : undefined, signatureVerifications: sigs };
+    return { ok: true, checks, claims, boundKey: claims.boundKey ? claims.boundKey.slice() : undefined, signatureVerifications: sigs, at: isoTime(at) };
   }
 
   // Parsing is a pure function of the DER bytes, so parsed certificates are cached by their full
@@ -237,7 +284,7 @@ export class Verifier {
   }
 
   /** Like {@link verify} but throws TerraError('ATTESTATION_ERROR', detail.check = failure code) on refusal. */
-  verifyOrThrow(quote: Uint8Array, nonce: Uint8Array, opts: { vendorStatements?: readonly Uint8Array[] } = {}): VerificationReport {
+  verifyOrThrow(quote: Uint8Array, nonce: Uint8Array, opts: VerifyOptions = {}): VerificationReport {
     const r = this.verify(quote, nonce, opts);
     if (!r.ok) raise(this.ctx, attestationError(r.failed!.code, r.failed!.detail, { step: r.failed!.name }));
     return r;

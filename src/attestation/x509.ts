@@ -38,7 +38,7 @@ import {
   id_ce_basicConstraints,
   id_ce_keyUsage,
 } from '@peculiar/asn1-x509';
-import { TerraError, checkBytes, checkInt, checkOneOf, checkString } from '../sim/index.js';
+import { TerraError, ValidationRangeError, checkBytes, checkInt, checkObject, checkOneOf, checkString } from '../sim/index.js';
 import { concatBytes, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { checkInput, sameBytes } from './util.js';
 
@@ -59,6 +59,59 @@ export type CertRole = (typeof CERT_ROLES)[number];
 /** VM modes recorded in certificates. */
 export type CertMode = 'closed' | 'open' | 'none';
 
+/**
+ * Virtual time 0 of every simulation as calendar time: 2026-01-01T00:00:00Z, in milliseconds since
+ * the Unix epoch. Certificate validity is expressed against it, and a {@link Verifier} checks
+ * validity at `SIM_EPOCH_MS + its virtual clock` unless given another time.
+ */
+export const SIM_EPOCH_MS = Date.UTC(2026, 0, 1);
+/** Earliest and latest instants an X.509 Time can express (UTCTime from 1950, GeneralizedTime to 9999). */
+const MIN_TIME_MS = Date.UTC(1950, 0, 1);
+const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+/** Fixed windows of the hardware layer (made before any simulation starts): manufacturer CA and device certificates. */
+const HARDWARE_VALIDITY = {
+  manufacturer: { notBefore: Date.UTC(2025, 0, 1), notAfter: Date.UTC(2055, 0, 1) },
+  device: { notBefore: Date.UTC(2025, 0, 1), notAfter: Date.UTC(2050, 0, 1) },
+} as const;
+/** Lifetime in years of the certificates issued inside the simulation, from their virtual issue time. */
+export const CERT_LIFETIME_YEARS: Readonly<Record<Exclude<CertRole, 'manufacturer' | 'device'>, number>> = {
+  firmware: 20,
+  bootloader: 20,
+  tvmm: 20,
+  vm: 10,
+  app: 10,
+};
+
+/** A certificate's validity window, in milliseconds since the Unix epoch (UTC, whole seconds). */
+export interface CertValidity {
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/**
+ * The validity window terracloak gives a certificate of `role` issued at virtual time
+ * `issuedAtNs`: manufacturer 2025-01-01 → 2055-01-01 and device 2025-01-01 → 2050-01-01 (fixed:
+ * the hardware exists before the simulation); every other role from {@link SIM_EPOCH_MS} to the
+ * issue time plus {@link CERT_LIFETIME_DAYS} (boot stages and TVMM 20 years, VM and app keys 10),
+ * never beyond `issuerNotAfter`. notBefore is backdated to the epoch because verifiers run on
+ * their own virtual clocks, which start at the epoch too (like a CA backdating for clock skew).
+ * Pure: the same inputs give the same window, so certificate bytes stay deterministic per seed.
+ */
+export function certValidity(role: CertRole, issuedAtNs = 0, issuerNotAfter = MAX_TIME_MS): CertValidity {
+  checkOneOf('role', role, CERT_ROLES);
+  checkInt('issuedAtNs', issuedAtNs);
+  checkInt('issuerNotAfter', issuerNotAfter, MIN_TIME_MS, MAX_TIME_MS);
+  if (role === 'manufacturer' || role === 'device') return { ...HARDWARE_VALIDITY[role] };
+  const end = new Date(SIM_EPOCH_MS + Math.floor(issuedAtNs / 1e9) * 1000);
+  end.setUTCFullYear(end.getUTCFullYear() + CERT_LIFETIME_YEARS[role]);
+  return { notBefore: SIM_EPOCH_MS, notAfter: Math.min(end.getTime(), issuerNotAfter, MAX_TIME_MS) };
+}
+
+/** ISO 8601 text of a certificate time (e.g. 2036-01-01T00:00:00Z). */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
 /** The measurement extension's content. */
 export interface MeasurementExt {
   readonly role: CertRole;
@@ -76,6 +129,8 @@ export interface CertTemplate {
   readonly subjectKey: { alg: SigAlg; publicKey: Uint8Array };
   readonly ext: MeasurementExt;
   readonly ca: boolean;
+  /** Validity window (default: {@link certValidity}(ext.role) — issued at virtual time 0). */
+  readonly validity?: CertValidity;
 }
 
 /** A parsed certificate (fields copied out of the DER). */
@@ -90,6 +145,10 @@ export interface ParsedCert {
   readonly signature: Uint8Array;
   readonly ca: boolean;
   readonly ext: MeasurementExt;
+  /** Start of the validity window, ms since the Unix epoch (UTC). */
+  readonly notBefore: number;
+  /** End of the validity window (inclusive), ms since the Unix epoch (UTC). */
+  readonly notAfter: number;
 }
 
 // ---------------------------------------------------------------- minimal DER
@@ -268,6 +327,7 @@ export function issueCert(provider: CryptoProvider, issuer: KeyPair, t: CertTemp
   checkBytes('ext.measurement', t.ext.measurement, 32);
   checkInt('ext.svn', t.ext.svn, 0, 0x7fffffff);
   checkBytes('ext.appData', t.ext.appData, { max: 1024 });
+  const validity = t.validity === undefined ? certValidity(t.ext.role) : checkValidity(t.validity);
   const serial = provider.sha256(concat([t.subjectKey.publicKey, new TextEncoder().encode(t.subjectCN + '|' + t.issuerCN)])).slice(0, 16);
   serial[0] = (serial[0] & 0x7f) | 0x01;
   const exts = new Extensions([
@@ -284,7 +344,7 @@ export function issueCert(provider: CryptoProvider, issuer: KeyPair, t: CertTemp
     serialNumber: serial.slice().buffer,
     signature: sigAlgId(issuer.alg),
     issuer: name(t.issuerCN),
-    validity: new Validity({ notBefore: new Date(Date.UTC(2020, 0, 1)), notAfter: new Date(Date.UTC(2049, 11, 31, 23, 59, 59)) }),
+    validity: new Validity({ notBefore: new Date(validity.notBefore), notAfter: new Date(validity.notAfter) }),
     subject: name(t.subjectCN),
     subjectPublicKeyInfo: spki(t.subjectKey.alg, t.subjectKey.publicKey),
     extensions: exts,
@@ -294,6 +354,43 @@ export function issueCert(provider: CryptoProvider, issuer: KeyPair, t: CertTemp
   const sig = issuer.alg === 'ed25519' ? raw : p1363ToDer(raw);
   const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: sigAlgId(issuer.alg), signatureValue: sig.slice().buffer });
   return new Uint8Array(AsnConvert.serialize(cert));
+}
+
+function checkValidity(v: CertValidity): CertValidity {
+  checkObject('validity', v);
+  const nb = checkInt('validity.notBefore', v.notBefore, MIN_TIME_MS, MAX_TIME_MS);
+  const na = checkInt('validity.notAfter', v.notAfter, MIN_TIME_MS, MAX_TIME_MS);
+  if (nb % 1000 !== 0 || na % 1000 !== 0) throw new ValidationRangeError('validity times must be whole seconds');
+  if (nb > na) throw new ValidationRangeError('validity.notBefore must not be after validity.notAfter');
+  return { notBefore: nb, notAfter: na };
+}
+
+/**
+ * Decodes one X.509 Time strictly (RFC 5280 §4.1.2.5): UTCTime YYMMDDHHMMSSZ for 1950–2049,
+ * GeneralizedTime YYYYMMDDHHMMSSZ for 2050 and later, seconds present, no fractions, Z only, every
+ * field in range. Returns ms since the Unix epoch; MALFORMED otherwise.
+ */
+function decodeTime(t: { tag: number; body: Uint8Array }, what: string): number {
+  const bad = (m: string): never => {
+    throw new TerraError('MALFORMED', `certificate: ${what}: ${m}`, { what: 'certificate' });
+  };
+  const s = String.fromCharCode(...t.body);
+  let year: number;
+  let rest: string;
+  if (t.tag === 0x17 && /^\d{12}Z$/.test(s)) {
+    const yy = Number(s.slice(0, 2));
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+    rest = s.slice(2);
+  } else if (t.tag === 0x18 && /^\d{14}Z$/.test(s)) {
+    year = Number(s.slice(0, 4));
+    if (year < 2050) bad('GeneralizedTime before 2050 (RFC 5280 requires UTCTime)');
+    rest = s.slice(4);
+  } else return bad('not a DER UTCTime or GeneralizedTime');
+  const [mo, d, h, mi, se] = [0, 2, 4, 6, 8].map((i) => Number(rest.slice(i, i + 2)));
+  const ms = Date.UTC(year, mo - 1, d, h, mi, se);
+  const back = new Date(ms);
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || se > 59 || back.getUTCFullYear() !== year || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) bad('field out of range');
+  return ms;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -367,7 +464,8 @@ export function parseCert(derIn: Uint8Array): ParsedCert {
   const issuerCN = cnOfName(issuerT, 'issuer');
   const subjectCN = cnOfName(subjectT, 'subject');
   const validity = seq(validityT, 'validity', 2);
-  if (!validity.every((v) => (v.tag === 0x17 && v.body.length === 13) || (v.tag === 0x18 && v.body.length === 15))) bad('bad validity times');
+  const notBefore = decodeTime(validity[0], 'notBefore');
+  const notAfter = decodeTime(validity[1], 'notAfter');
   const [spkiAlgT, spkiKeyT] = seq(spkiT, 'subjectPublicKeyInfo', 2);
   const ka = seq(spkiAlgT, 'subjectPublicKeyInfo algorithm');
   if (spkiKeyT.tag !== 0x03 || spkiKeyT.body.length < 2 || spkiKeyT.body[0] !== 0) bad('bad subjectPublicKey BIT STRING');
@@ -413,7 +511,7 @@ export function parseCert(derIn: Uint8Array): ParsedCert {
   if (sigT.tag !== 0x03 || sigT.body.length < 2 || sigT.body[0] !== 0) bad('bad signature BIT STRING');
   const sigBytes = sigT.body.subarray(1);
   const signature = sigAlg === 'ed25519' ? (sigBytes.length === 64 ? sigBytes.slice() : bad('bad Ed25519 signature length')) : derToP1363(sigBytes);
-  return { der, tbs: tbsT.all.slice(), subjectCN, issuerCN, alg, publicKey: pk, sigAlg, signature, ca, ext };
+  return { der, tbs: tbsT.all.slice(), subjectCN, issuerCN, alg, publicKey: pk, sigAlg, signature, ca, ext, notBefore, notAfter };
 }
 
 /** The slower cross-check parser (@peculiar/asn1-x509): true when the library parses `der` and re-serialises it byte for byte. */

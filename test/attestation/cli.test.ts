@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cmdQuote, cmdRoot, cmdVerify } from '../../src/cli/attest-commands.js';
 import { makeBankImage, makeBankPolicy } from '../../examples/images/make.js';
+import { CHECKS } from '../../src/attestation/index.js';
 
 const IMG = 'examples/images/bank.img';
 const POL = 'examples/policies/bank.json';
@@ -29,7 +30,7 @@ describe('attestation CLI commands', () => {
     expect(r).toEqual({ exitCode: 0, stdout: 'verified' });
     const j = JSON.parse(cmdVerify({ quote, nonce: NONCE, root, policy: POL, json: true }).stdout);
     expect(j.ok).toBe(true);
-    expect(j.checks).toHaveLength(11);
+    expect(j.checks).toHaveLength(CHECKS.length);
   });
 
   it('the wrong nonce, another host\'s root, a modified image or a bad policy exit 1 naming the check', () => {
@@ -74,4 +75,46 @@ it('ATTEST_COMMANDS drives the same commands from parsed arguments', async () =>
   expect(run('verify', [join(dir, 'q.cbor'), '--nonce', NONCE, '--root', join(dir, 'r.pem'), '--policy', POL])).toEqual({ exitCode: 0, stdout: 'verified' });
   expect(() => run('verify', ['--nonce', NONCE, '--root', join(dir, 'r.pem'), '--policy', POL])).toThrow(/exactly one quote/);
   expect(() => run('root', ['--out', join(dir, 'x.pem')])).toThrow(/seed/);
+});
+
+describe('terracloak verify --at (certificate validity time)', () => {
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const { main } = await import('../../src/cli/main.js');
+    let out = '', err = '';
+    const code = await main(argv, (s) => ((out += s), true), (s) => ((err += s), true));
+    return { code, out, err };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tc-cli-at-'));
+  const root = join(dir, 'r.pem'), q = join(dir, 'q.cbor');
+
+  it('defaults to the simulation epoch; --at checks at the given time and names the expired certificate', async () => {
+    expect((await cli('root', '--seed', '5', '--out', root)).code).toBe(0);
+    expect((await cli('quote', '--seed', '5', '--image', IMG, '--nonce', NONCE, '--out', q)).code).toBe(0);
+    const base = ['verify', q, '--nonce', NONCE, '--root', root, '--policy', POL];
+    const def = await cli(...base, '--json');
+    expect(def.code).toBe(0);
+    expect(JSON.parse(def.out).at).toBe('2026-01-01T00:00:00Z');
+    expect((await cli(...base, '--at', '2030-06-01T12:00:00Z')).out.trim()).toBe('verified');
+    expect((await cli(...base, '--at', '2030-06-01')).code).toBe(0);
+    const late = await cli(...base, '--at', '2036-01-01T00:00:01Z');
+    expect(late.code).toBe(1);
+    expect(late.out).toContain('check validity failed with CERT_EXPIRED: certificate 0 (vm) expired at 2036-01-01T00:00:00Z');
+    const j = JSON.parse((await cli(...base, '--at', '2036-01-01T01:00:00+01:00', '--json')).out);
+    expect(j.ok).toBe(true); // 00:00:00Z, the last valid second
+    expect(j.at).toBe('2036-01-01T00:00:00Z');
+    const early = await cli(...base, '--at', '2025-12-31T23:59:59Z');
+    expect(early.out).toContain('CERT_NOT_YET_VALID');
+    expect((await cli('verify', '--help')).out).toContain('--at');
+  });
+
+  it('refuses a malformed --at as a usage error (exit 2)', async () => {
+    const base = ['verify', q, '--nonce', NONCE, '--root', root, '--policy', POL];
+    for (const bad of ['yesterday', '2030-02-31', '2030-01-01T00:00:00', '2030-01-01T25:00:00Z', '1e12', '']) expect((await cli(...base, '--at', bad)).code, bad).toBe(2);
+  });
+
+  it('--at now reads the clock it is given', async () => {
+    const { parseAtTime } = await import('../../src/cli/extra-commands.js');
+    expect(parseAtTime('now', () => 1234)).toBe(1234);
+    expect(parseAtTime('2030-01-01T00:00:00.500Z')).toBe(Date.UTC(2030, 0, 1) + 500);
+  });
 });

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode, encode } from 'cborg';
-import { toPem } from '../../src/attestation/index.js';
+import { SIM_EPOCH_MS, parseCert, toPem } from '../../src/attestation/index.js';
 import { setup } from './helpers.js';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -51,9 +51,22 @@ describe.each(['ed25519', 'p256'] as const)('interop (%s)', (alg) => {
         return { ok: false, out: String((e as { stderr?: Buffer }).stderr ?? e) };
       }
     };
-    const good = run(['verify', '-CAfile', root, '-untrusted', inter, leaf]);
+    // Pinned verification times (openssl -attime, seconds since 1970) keep this independent of the real date.
+    const attime = (ms: number) => ['-attime', String(Math.floor(ms / 1000))];
+    const DAY1 = attime(SIM_EPOCH_MS + 86_400_000);
+    const good = run(['verify', ...DAY1, '-CAfile', root, '-untrusted', inter, leaf]);
     expect(good.out).toContain('OK');
     expect(good.ok).toBe(true);
+    // openssl reads our validity windows as we do. (At notAfter's exact second openssl already says
+    // "expired" — X509_cmp_time counts equality as past — while RFC 5280 and our verifier include it.)
+    const vmEnd = parseCert(chain[0]).notAfter;
+    expect(run(['verify', ...attime(vmEnd - 1000), '-CAfile', root, '-untrusted', inter, leaf]).ok).toBe(true);
+    const expired = run(['verify', ...attime(vmEnd + 1000), '-CAfile', root, '-untrusted', inter, leaf]);
+    expect(expired.ok).toBe(false);
+    expect(expired.out).toContain('certificate has expired');
+    const early = run(['verify', ...attime(SIM_EPOCH_MS - 1000), '-CAfile', root, '-untrusted', inter, leaf]);
+    expect(early.ok).toBe(false);
+    expect(early.out).toContain('not yet valid');
     // Tamper with the TVMM certificate's signature, then with its measurement extension.
     for (const where of ['signature', 'body'] as const) {
       const t = chain.map((c) => c.slice());
@@ -68,11 +81,11 @@ describe.each(['ed25519', 'p256'] as const)('interop (%s)', (alg) => {
         c[at + 40] ^= 1;
       }
       writeFileSync(inter, toPem(t.slice(1)));
-      expect(run(['verify', '-CAfile', root, '-untrusted', inter, leaf]).ok).toBe(false);
+      expect(run(['verify', ...DAY1, '-CAfile', root, '-untrusted', inter, leaf]).ok).toBe(false);
     }
     // A chain pinned to another manufacturer's root is rejected.
     writeFileSync(inter, toPem(chain.slice(1)));
     writeFileSync(root, toPem([setup({ alg, seed: 1234 }).host.rot.manufacturer.certDer]));
-    expect(run(['verify', '-CAfile', root, '-untrusted', inter, leaf]).ok).toBe(false);
+    expect(run(['verify', ...DAY1, '-CAfile', root, '-untrusted', inter, leaf]).ok).toBe(false);
   });
 });
