@@ -77,3 +77,34 @@ export function invariant(cond: unknown, message: string): asserts cond {
 export function isValidationError(e: unknown): e is ValidationTypeError | ValidationRangeError {
   return e instanceof ValidationTypeError || e instanceof ValidationRangeError;
 }
+
+/**
+ * `e instanceof C` that never throws: a value thrown by guest code may be a Proxy whose
+ * getPrototypeOf trap throws, which would turn the check itself into an exception out of the
+ * handler meant to contain it. Such a value is an instance of nothing.
+ */
+export function isInstance<T>(e: unknown, C: abstract new (...a: never[]) => T): e is T {
+  try {
+    return e instanceof C;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A short description of anything thrown (`Name: message`), for halt reasons and traces. Never
+ * throws and never runs more than the thrown value's own accessors once each: a hostile value
+ * (Proxy, throwing getters, non-string name/message) is described as 'non-error thrown'.
+ */
+export function describeThrown(e: unknown, max = 200): string {
+  try {
+    if (!isInstance(e, Error)) return 'non-error thrown';
+    const err = e as Error;
+    const name: unknown = err.name;
+    const message: unknown = err.message;
+    if (typeof name !== 'string' || typeof message !== 'string') return 'non-error thrown';
+    return `${name}: ${message}`.slice(0, max);
+  } catch {
+    return 'non-error thrown';
+  }
+}

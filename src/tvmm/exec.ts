@@ -5,7 +5,7 @@
  * in user mode, only through the kernel view. Cloaking hooks in here (Overshadow's secure control
  * transfer: save the thread context, scrub what the kernel sees, restore on resume).
  */
-import { checkBytes, checkInt, InvariantError, TerraError, type SimContext, type VmId } from '../sim/index.js';
+import { checkBytes, checkInt, describeThrown, InvariantError, isInstance, TerraError, type SimContext, type VmId } from '../sim/index.js';
 import { GuestFault, KERNEL_DOMAIN, type DomainId, type MmuContext, type ShadowMmu } from './mmu.js';
 import { NREGS, REG, REGISTERS, type RegisterName, type Vcpu } from './vcpu.js';
 import type { Proc, ProgramFn, ThreadId, TrapInfo, TrapRequest } from './guest-interface.js';
@@ -47,7 +47,13 @@ export interface Caller {
 }
 
 interface Frame {
-  gen: Generator<TrapRequest, number | void, number>;
+  /**
+   * The program's generator, created on the frame's first run (inside the executor's guard, so a
+   * program function that throws or returns a non-generator kills its thread, never the caller).
+   */
+  gen?: Generator<TrapRequest, number | void, number>;
+  /** The program function the frame starts (kept until its first run). */
+  start?: ProgramFn;
   /** For signal frames: the registers to restore when the handler returns. */
   savedRegs?: Uint32Array;
 }
@@ -80,6 +86,74 @@ export class ThreadKilled extends Error {
   override readonly name = 'ThreadKilled';
 }
 
+/** A TerraError's code read defensively (a program may throw a subclass with a getter): a string, or 'killed'. */
+function codeOf(e: TerraError): string {
+  try {
+    const c: unknown = e.code;
+    return typeof c === 'string' ? c.slice(0, 64) : 'killed';
+  } catch {
+    return 'killed';
+  }
+}
+
+/** Largest syscall number (as {@link Proc.syscall} accepts). */
+const MAX_NR = 0xffff;
+
+/**
+ * Reads what a program yielded into a fresh, validated request. A program is arbitrary code: it may
+ * yield something no Proc method produced (getters, Proxies, objects with valueOf, non-function
+ * continuations). Each field is read exactly once and checked without coercion; anything else
+ * throws a TypeError, which the executor turns into the death of that thread (an illegal
+ * instruction), never into an exception out of the kernel's resume() nor a coercion callback.
+ */
+function readRequest(v: unknown): { kind: 'syscall'; nr: number; args: number[]; cont: ProgramFn | undefined } | { kind: 'preempt' } {
+  if (typeof v !== 'object' || v === null) throw new TypeError('a program yielded something that is not a trap request');
+  const o = v as Record<string, unknown>;
+  const kind = o.kind;
+  if (kind === 'preempt') return { kind };
+  if (kind !== 'syscall') throw new TypeError('a program yielded a trap request of an unknown kind');
+  const nr = o.nr;
+  const rawArgs = o.args;
+  const cont = o.cont;
+  if (typeof nr !== 'number' || !Number.isInteger(nr) || nr < 0 || nr > MAX_NR) throw new TypeError('a program yielded a malformed system call number');
+  if (cont !== undefined && typeof cont !== 'function') throw new TypeError('a program yielded a continuation that is not a function');
+  const args: number[] = [];
+  if (rawArgs !== undefined) {
+    if (!Array.isArray(rawArgs)) throw new TypeError('a program yielded system call arguments that are not an array');
+    const n: unknown = rawArgs.length;
+    if (typeof n !== 'number' || n > 5) throw new TypeError('a program yielded more than 5 system call arguments');
+    for (let i = 0; i < n; i++) {
+      const a: unknown = rawArgs[i];
+      if (typeof a !== 'number' || (a >>> 0) !== a) throw new TypeError('a program yielded a system call argument that is not a 32-bit unsigned integer');
+      args.push(a);
+    }
+  }
+  return { kind, nr, args, cont: cont as ProgramFn | undefined };
+}
+
+/** Starts a frame's program: the generator it returns, or a TypeError for anything else. */
+function startFrame(f: Frame, proc: Proc): Generator<TrapRequest, number | void, number> {
+  const fn = f.start!;
+  f.start = undefined;
+  const g: unknown = fn(proc);
+  if (typeof g !== 'object' || g === null || typeof (g as { next?: unknown }).next !== 'function' || typeof (g as { return?: unknown }).return !== 'function')
+    throw new TypeError('a program function must return a generator');
+  f.gen = g as Generator<TrapRequest, number | void, number>;
+  return f.gen;
+}
+
+/** Ends a frame's generator (its finally blocks run); a frame never started has nothing to end. A throw out of program code is swallowed. */
+function endFrame(f: Frame): void {
+  f.start = undefined;
+  const g = f.gen;
+  if (!g) return;
+  try {
+    g.return(0);
+  } catch {
+    /* a program's finally block may throw (or the generator is running); the frame is gone either way */
+  }
+}
+
 /** Creates the Proc object a program sees. Internals live in closure scope only. */
 export function makeProc(
   t: ThreadRec,
@@ -90,19 +164,24 @@ export function makeProc(
   const argv = Object.freeze([...t.argv]);
   const env = Object.freeze({ ...t.env });
   const checkAddr = (a: number): number => {
-    if (typeof a !== 'number' || (a >>> 0) !== a) throw new RangeError(`address must be a 32-bit unsigned integer, got ${String(a)}`);
+    if (typeof a !== 'number' || (a >>> 0) !== a) bad(a);
     return a;
   };
   // The thread's current MMU context is kept valid by the executor (set at every resume and after
   // every user hypercall), so each access is one property read and the TLB probe.
-  const bad = (a: unknown): never => {
-    throw new RangeError(`address must be a 32-bit unsigned integer, got ${String(a)}`);
+  // Never coerces: an object argument's valueOf/toString/Symbol.toPrimitive is not called (the
+  // typeof test comes first, and the message describes the value without converting it).
+  const bad = (a: unknown, what = 'address'): never => {
+    if (typeof a !== 'number') throw new TypeError(`${what} must be a 32-bit unsigned integer, got ${a === null ? 'null' : typeof a}`);
+    throw new RangeError(`${what} must be a 32-bit unsigned integer, got ${a}`);
   };
+  const byte = (v: number): number => (typeof v === 'number' && (v & 0xff) === v ? v : bad(v, 'byte value'));
+  const word = (v: number): number => (typeof v === 'number' && (v >>> 0) === v ? v : bad(v, 'value'));
   const proc: Proc & { hypercall(nr: number, args: readonly number[]): number } = {
-    load8: (a) => ((a >>> 0) === a ? (t.ctx ?? getCtx()).load8(a) : bad(a)),
-    load32: (a) => ((a >>> 0) === a ? (t.ctx ?? getCtx()).load32(a) : bad(a)),
-    store8: (a, v) => ((a >>> 0) === a ? (t.ctx ?? getCtx()).store8(a, v) : bad(a)),
-    store32: (a, v) => ((a >>> 0) === a ? (t.ctx ?? getCtx()).store32(a, v) : bad(a)),
+    load8: (a) => (typeof a === 'number' && (a >>> 0) === a ? (t.ctx ?? getCtx()).load8(a) : bad(a)),
+    load32: (a) => (typeof a === 'number' && (a >>> 0) === a ? (t.ctx ?? getCtx()).load32(a) : bad(a)),
+    store8: (a, v) => (typeof a === 'number' && (a >>> 0) === a ? (t.ctx ?? getCtx()).store8(a, byte(v)) : bad(a)),
+    store32: (a, v) => (typeof a === 'number' && (a >>> 0) === a ? (t.ctx ?? getCtx()).store32(a, word(v)) : bad(a)),
     read: (a, len) => getCtx().read(checkAddr(a), checkInt('len', len, 0, 1 << 26)),
     readInto: (a, out) => {
       if (!(out instanceof Uint8Array)) checkBytes('out', out);
@@ -217,7 +296,7 @@ export class Executor {
     t.regs[REG.pc] = pc >>> 0;
     this.threads.set(t.tid, t);
     t.proc = this.#makeProc(t);
-    t.frames.push({ gen: fn(t.proc) });
+    t.frames.push({ start: fn });
     this.sim.trace.emit('guest', 'thread.create', this.vm, { tid: t.tid, program });
     return t.tid;
   }
@@ -247,7 +326,7 @@ export class Executor {
     this.threads.set(t.tid, t);
     this.hooks?.onFork?.(this.vm, parentTid, t.tid);
     t.proc = this.#makeProc(t);
-    t.frames.push({ gen: cont(t.proc) });
+    t.frames.push({ start: cont });
     t.regs[REG.r0] = 0;
     this.sim.trace.emit('guest', 'thread.fork', this.vm, { parent: parentTid, tid: t.tid });
     return t.tid;
@@ -258,7 +337,7 @@ export class Executor {
     const t = this.get(tid);
     const fn = this.programs.get(program);
     if (!fn) throw new TerraError('NOT_FOUND', `no program named ${JSON.stringify(program)}`);
-    for (const f of t.frames) f.gen.return(0);
+    for (const f of t.frames) endFrame(f);
     t.root = root;
     t.program = program;
     t.argv = argv;
@@ -269,7 +348,7 @@ export class Executor {
     t.ctx = undefined;
     t.started = false;
     t.proc = this.#makeProc(t);
-    t.frames = [{ gen: fn(t.proc) }];
+    t.frames = [{ start: fn }];
   }
 
   /** The thread record (TerraError NOT_FOUND for an unknown or dead handle). */
@@ -290,13 +369,7 @@ export class Executor {
   #kill(t: ThreadRec): void {
     if (t.state === 'dead') return;
     t.state = 'dead';
-    for (const f of t.frames.reverse()) {
-      try {
-        f.gen.return(0);
-      } catch {
-        /* a program's finally block may throw; the thread is gone either way */
-      }
-    }
+    for (const f of t.frames.reverse()) endFrame(f);
     t.frames = [];
     this.hooks?.onExit?.(this.vm, t.tid);
   }
@@ -346,7 +419,7 @@ export class Executor {
     while (t.pendingSignals.length) {
       const s = t.pendingSignals.shift()!;
       const h = t.handlers.get(s.handlerId)!;
-      t.frames.push({ gen: h(t.proc!), savedRegs: t.regs.slice() });
+      t.frames.push({ start: h, savedRegs: t.regs.slice() });
       t.regs[REG.r1] = s.signo;
       t.started = false;
     }
@@ -361,29 +434,38 @@ export class Executor {
         this.#kill(t);
         return this.#trap(t, 'exit', { status: 0 });
       }
-      let r: IteratorResult<TrapRequest, number | void>;
+      let done: boolean;
+      let value: unknown;
+      let req: ReturnType<typeof readRequest> | undefined;
       try {
-        r = f.gen.next(input);
+        const r = (f.gen ?? startFrame(f, t.proc!)).next(input);
+        // Everything a program hands back is read once, inside the guard, and validated.
+        done = r.done === true;
+        value = r.value;
+        if (!done) req = readRequest(value);
       } catch (e) {
-        if (e instanceof GuestFault) {
+        // `e` may be anything program code threw (a Proxy, an object with throwing getters): it is
+        // classified with checks that cannot throw and described without trusting its accessors.
+        if (isInstance(e, GuestFault)) {
           this.#kill(t);
           this.sim.trace.emit('guest', 'thread.fault', this.vm, { tid: t.tid, gva: e.gva, kind: e.kind });
           return this.#trap(t, 'fault', { fault: { gva: e.gva, write: e.write, reason: e.kind } });
         }
-        if (e instanceof TerraError || e instanceof ThreadKilled) {
+        if (isInstance(e, TerraError) || isInstance(e, ThreadKilled)) {
           this.#kill(t);
-          this.sim.trace.emit('guest', 'thread.killed', this.vm, { tid: t.tid, reason: e instanceof TerraError ? e.code : 'killed' });
-          return this.#trap(t, 'killed', { reason: e instanceof TerraError ? e.code : e.message });
+          const reason = isInstance(e, TerraError) ? codeOf(e) : 'killed';
+          this.sim.trace.emit('guest', 'thread.killed', this.vm, { tid: t.tid, reason });
+          return this.#trap(t, 'killed', { reason: reason === 'killed' ? describeThrown(e).replace(/^ThreadKilled: /, '') : reason });
         }
-        if (e instanceof InvariantError) throw e;
+        if (isInstance(e, InvariantError)) throw e;
         // Any other exception out of program code is the program's own fault (an "illegal
         // instruction"): the thread dies, the VM and the kernel go on.
         this.#kill(t);
-        const reason = `exception: ${e instanceof Error ? `${e.name}: ${e.message}` : 'non-error thrown'}`.slice(0, 200);
+        const reason = `exception: ${describeThrown(e)}`.slice(0, 200);
         this.sim.trace.emit('guest', 'thread.exception', this.vm, { tid: t.tid, reason });
         return this.#trap(t, 'killed', { reason });
       }
-      if (r.done) {
+      if (done) {
         t.frames.pop();
         if (f.savedRegs) {
           // Return from a signal handler (sigreturn): restore the interrupted registers.
@@ -391,17 +473,16 @@ export class Executor {
           input = t.regs[REG.r0];
           continue;
         }
-        const status = typeof r.value === 'number' ? r.value >>> 0 : 0;
+        const status = typeof value === 'number' ? value >>> 0 : 0;
         this.#kill(t);
         this.sim.trace.emit('guest', 'thread.exit', this.vm, { tid: t.tid, status });
         return this.#trap(t, 'exit', { status });
       }
-      const req = r.value;
-      if (req && req.kind === 'syscall') {
-        t.regs[REG.r0] = req.nr!;
-        const a = req.args ?? [];
-        for (let i = 0; i < 5; i++) t.regs[REG.r1 + i] = a[i] ?? 0;
-        t.lastCont = req.cont;
+      if (req!.kind === 'syscall') {
+        const q = req as Extract<ReturnType<typeof readRequest>, { kind: 'syscall' }>;
+        t.regs[REG.r0] = q.nr;
+        for (let i = 0; i < 5; i++) t.regs[REG.r1 + i] = q.args[i] ?? 0;
+        t.lastCont = q.cont;
         this.sim.clock.advance(this.sim.costs.syscall);
         return this.#trap(t, 'syscall');
       }

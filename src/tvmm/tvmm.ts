@@ -7,7 +7,7 @@
  * TerraError('ISOLATION_VIOLATION') and an audit event.
  */
 import {
-  checkBool, checkBytes, checkFunction, checkInt, checkObject, checkOneOf, checkString, NS_PER_MS, PAGE_SIZE, TerraError,
+  checkBool, checkBytes, checkFunction, checkInt, checkObject, checkOneOf, checkString, describeThrown, isInstance, NS_PER_MS, PAGE_SIZE, TerraError,
   type Gppn, type SimContext, type VmId,
 } from '../sim/index.js';
 import { PageState, type MachineMemory, type MemoryManager } from '../memory/index.js';
@@ -54,6 +54,29 @@ export interface RunSummary {
   readonly endNs: number;
   readonly slices: number;
   readonly reason: 'until' | 'all-idle' | 'all-halted' | 'max-slices';
+}
+
+/**
+ * A guest's hypercall arguments as a frozen array of integers, read exactly once each (so a Proxy's
+ * traps or an accessor run once, before any handler sees anything), or undefined when the value is
+ * not an array of at most 8 integers (holes included) or reading it throws.
+ */
+function snapshotArgs(args: unknown): readonly number[] | undefined {
+  try {
+    if (!Array.isArray(args)) return undefined;
+    const n: unknown = args.length;
+    if (typeof n !== 'number' || n > 8) return undefined;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (!(i in args)) return undefined;
+      const a: unknown = args[i];
+      if (typeof a !== 'number' || !Number.isInteger(a)) return undefined;
+      out.push(a);
+    }
+    return Object.freeze(out);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Scheduler time slice (virtual ns). */
@@ -281,11 +304,15 @@ export class Tvmm {
     this.#hypercalls.set(nr, { name, fn });
   }
 
-  #dispatch(caller: Caller, nr: number, args: readonly number[]): number {
+  #dispatch(caller: Caller, nr: number, rawArgs: readonly number[]): number {
     this.stats.hypercalls++;
     this.sim.clock.advance(this.sim.costs.hypercall);
     const h = typeof nr === 'number' ? this.#hypercalls.get(nr) : undefined;
-    if (!h || !Array.isArray(args) || args.length > 8 || !args.every((a) => typeof a === 'number' && Number.isInteger(a))) {
+    // The handler gets a frozen copy read once here, never the guest's array: a Proxy or getter
+    // cannot show the check one value and the handler another (TOCTOU), and a hole is refused
+    // instead of reaching the handler as undefined.
+    const args = h ? snapshotArgs(rawArgs) : undefined;
+    if (!h || !args) {
       this.stats.hypercallErrors++;
       this.sim.trace.emit('vm', 'hypercall.invalid', caller.vm, { nr: typeof nr === 'number' ? nr : -1 });
       return h ? HCERR.EINVAL : HCERR.ENOSYS;
@@ -294,11 +321,11 @@ export class Tvmm {
       return h.fn(caller, args);
     } catch (e) {
       this.stats.hypercallErrors++;
-      if (e instanceof TerraError) {
+      if (isInstance(e, TerraError)) {
         if (e.code === 'ISOLATION_VIOLATION') this.sim.trace.security('hypercall.refused', caller.vm, { nr, code: e.code });
         return e.code === 'ISOLATION_VIOLATION' ? HCERR.EPERM : HCERR.EINVAL;
       }
-      if (e instanceof TypeError || e instanceof RangeError) return HCERR.EINVAL;
+      if (isInstance(e, TypeError) || isInstance(e, RangeError)) return HCERR.EINVAL;
       throw e;
     }
   }
@@ -600,8 +627,23 @@ export class Tvmm {
     vm.booted = true;
     const platform = this.#platform(vm);
     this.#platforms.set(vm.id, platform);
-    vm.guest.boot(platform);
-    this.sim.trace.emit('vm', 'boot', vm.id);
+    if (this.#guestCall(vm, 'boot', () => vm.guest.boot(platform))) this.sim.trace.emit('vm', 'boot', vm.id);
+  }
+
+  /**
+   * Runs guest kernel code (boot, an interrupt handler): a throw out of it is a guest crash that
+   * halts that VM with a reason, never an exception out of the scheduler that would stop every
+   * other VM. Returns false when the guest crashed.
+   */
+  #guestCall(vm: Vm, what: string, fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      const reason = `guest crashed in ${what}: ${describeThrown(e)}`.slice(0, 200);
+      if (vm.state === 'running') this.halt(vm.id, reason);
+      return false;
+    }
   }
   readonly #platforms = new Map<number, GuestPlatform>();
 
@@ -631,7 +673,7 @@ export class Tvmm {
           const v = vm.pendingIrqs.shift()!;
           this.sim.clock.advance(this.sim.costs.interrupt);
           this.sim.trace.emit('irq', 'deliver', vm.id, { vector: v });
-          vm.guest.interrupt(v);
+          this.#guestCall(vm, 'interrupt', () => vm.guest.interrupt(v));
           vm.idle = false;
         }
         if (vm.idle || vm.state !== 'running') continue;
@@ -640,7 +682,7 @@ export class Tvmm {
         try {
           r = vm.guest.run(Math.min(TIME_SLICE_NS, Math.max(1, until - t0)));
         } catch (e) {
-          const reason = e instanceof Error ? `guest crashed: ${e.name}: ${e.message}`.slice(0, 200) : 'guest crashed';
+          const reason = `guest crashed: ${describeThrown(e)}`.slice(0, 200);
           if (vm.state === 'running') this.halt(vm.id, reason);
           r = 'halted';
         }
