@@ -16,7 +16,7 @@ import { attestationError, cborDecode, cborEncode, hex, mapGet, onlyKeys, raise 
 const ZERO32 = new Uint8Array(32);
 
 /** Names of the checks, in order. */
-export const CHECKS = ['decode', 'chain', 'root', 'validity', 'key', 'signature', 'claims', 'nonce', 'tcb', 'measurements', 'vm', 'mode'] as const;
+export const CHECKS = ['decode', 'chain', 'root', 'key', 'signature', 'claims', 'nonce', 'tcb', 'measurements', 'vm', 'mode'] as const;
 /** A check name. */
 export type CheckName = (typeof CHECKS)[number];
 
@@ -138,7 +138,17 @@ export class Verifier {
     const pol = this.#policy;
     let q: DecodedQuote | undefined;
     let certs: ParsedCert[] = [];
-    let anchor: ParsedCert | undefined;
+    // RFC 5280 §6.1.3 (a)(2): once the path is authenticated up to `anchor`, every certificate of
+    // it, and the anchor, must be valid at the verification time (part of the `root` check).
+    const validAt = (anchor: ParsedCert): [string, string] | null => {
+      const path: [string, ParsedCert][] = certs.map((c, i) => [`certificate ${i} (${c.ext.role})`, c]);
+      path.push(['the trust anchor', anchor]);
+      for (const [what, c] of path) {
+        if (at < c.notBefore) return ['CERT_NOT_YET_VALID', `${what} is not valid before ${isoTime(c.notBefore)} (verification time ${isoTime(at)})`];
+        if (at > c.notAfter) return ['CERT_EXPIRED', `${what} expired at ${isoTime(c.notAfter)} (verification time ${isoTime(at)})`];
+      }
+      return null;
+    };
     const verifySig = (alg: SigAlg, pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean => {
       sigs++;
       return p.verify(alg, pk, msg, sig);
@@ -180,22 +190,9 @@ export class Verifier {
         for (const a of this.#anchors) {
           if (a.subjectCN !== top.issuerCN || top.sigAlg !== a.alg) continue;
           if (this.#revoked.has(hex(p.sha256(a.publicKey)))) return ['CHAIN_INVALID', 'the trust anchor key is revoked'];
-          if (verifySig(a.alg, a.publicKey, top.tbs, top.signature)) {
-            anchor = a;
-            return null;
-          }
+          if (verifySig(a.alg, a.publicKey, top.tbs, top.signature)) return validAt(a);
         }
         return ['UNTRUSTED_ROOT', 'the device certificate is not issued by a pinned trust anchor'];
-      }],
-      // RFC 5280 §6.1.3 (a)(2): every certificate of the path, and the anchor, must be valid at the verification time.
-      ['validity', () => {
-        const path: [string, ParsedCert][] = certs.map((c, i) => [`certificate ${i} (${c.ext.role})`, c]);
-        path.push(['the trust anchor', anchor!]);
-        for (const [what, c] of path) {
-          if (at < c.notBefore) return ['CERT_NOT_YET_VALID', `${what} is not valid before ${isoTime(c.notBefore)} (verification time ${isoTime(at)})`];
-          if (at > c.notAfter) return ['CERT_EXPIRED', `${what} expired at ${isoTime(c.notAfter)} (verification time ${isoTime(at)})`];
-        }
-        return null;
       }],
       ['key', () => {
         const leaf = certs[0];

@@ -98,7 +98,7 @@ describe('terracloak verify --at (certificate validity time)', () => {
     expect((await cli(...base, '--at', '2030-06-01')).code).toBe(0);
     const late = await cli(...base, '--at', '2036-01-01T00:00:01Z');
     expect(late.code).toBe(1);
-    expect(late.out).toContain('check validity failed with CERT_EXPIRED: certificate 0 (vm) expired at 2036-01-01T00:00:00Z');
+    expect(late.out).toContain('check root failed with CERT_EXPIRED: certificate 0 (vm) expired at 2036-01-01T00:00:00Z');
     const j = JSON.parse((await cli(...base, '--at', '2036-01-01T01:00:00+01:00', '--json')).out);
     expect(j.ok).toBe(true); // 00:00:00Z, the last valid second
     expect(j.at).toBe('2036-01-01T00:00:00Z');

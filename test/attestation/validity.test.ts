@@ -1,5 +1,5 @@
-// Certificate validity windows: what terracloak issues, and the verifier's `validity` check
-// (RFC 5280 §6.1.3 (a)(2)) at its virtual clock, at an explicit `now`, or "as of" a time.
+// Certificate validity windows: what terracloak issues, and the verifier's validity check
+// (RFC 5280 §6.1.3 (a)(2), part of the `root` check) at its virtual clock, at an explicit `now`, or "as of" a time.
 import { describe, expect, it } from 'vitest';
 import { TerraError, createSimContext } from '../../src/sim/index.js';
 import {
@@ -108,7 +108,7 @@ describe('verifier validity check', () => {
     const r = verifier.verify(host.service.quote(1, n), n);
     expect(r.ok).toBe(true);
     expect(r.at).toBe('2026-01-02T01:00:00Z');
-    expect(r.checks.find((c) => c.name === 'validity')).toMatchObject({ ok: true });
+    expect(r.checks.find((c) => c.name === 'root')).toMatchObject({ ok: true });
   });
 
   it('an expired VM certificate is CERT_EXPIRED (the end is inclusive); before the epoch it is CERT_NOT_YET_VALID', () => {
@@ -120,15 +120,15 @@ describe('verifier validity check', () => {
     };
     expect(code(at(vmEnd))).toBe('OK');
     const late = at(vmEnd + 1000);
-    expect(code(late)).toBe('validity:CERT_EXPIRED');
+    expect(code(late)).toBe('root:CERT_EXPIRED');
     expect(late.failed!.detail).toBe('certificate 0 (vm) expired at 2036-01-01T00:00:00Z (verification time 2036-01-01T00:00:01Z)');
     expect(late.checks.slice(CHECKS_AFTER_VALIDITY).every((c) => c.ok === null)).toBe(true);
-    expect(code(at(new Date(SIM_EPOCH_MS - 1)))).toBe('validity:CERT_NOT_YET_VALID');
+    expect(code(at(new Date(SIM_EPOCH_MS - 1)))).toBe('root:CERT_NOT_YET_VALID');
     expect(at(new Date(SIM_EPOCH_MS - 1)).failed!.detail).toMatch(/^certificate 0 \(vm\) is not valid before 2026-01-01T00:00:00Z/);
     // A refused nonce is not consumed: the same quote verifies at a valid time.
     const n = verifier.issueNonce();
     const q = host.service.quote(1, n);
-    expect(code(verifier.verify(q, n, { at: Date.UTC(2040, 0, 1) }))).toBe('validity:CERT_EXPIRED');
+    expect(code(verifier.verify(q, n, { at: Date.UTC(2040, 0, 1) }))).toBe('root:CERT_EXPIRED');
     expect(code(verifier.verify(q, n))).toBe('OK');
   });
 
@@ -151,7 +151,7 @@ describe('verifier validity check', () => {
     const v = new Verifier(createSimContext({ seed: 5 }), P, [host.rot.manufacturer.certDer], policy, { now: () => Date.UTC(2051, 0, 1) });
     const n = v.issueNonce();
     const r = v.verify(host.service.quote(1, n), n);
-    expect(code(r)).toBe('validity:CERT_EXPIRED');
+    expect(code(r)).toBe('root:CERT_EXPIRED');
     expect(r.at).toBe('2051-01-01T00:00:00Z');
     expect(() => new Verifier(createSimContext({ seed: 5 }), P, [host.rot.manufacturer.certDer], policy, { now: 5 as never })).toThrow(TypeError);
     const bad = new Verifier(createSimContext({ seed: 5 }), P, [host.rot.manufacturer.certDer], policy, { now: () => NaN });
@@ -174,12 +174,12 @@ describe('verifier validity check', () => {
       const v = new Verifier(createSimContext({ seed: 1 }), P, [anchor], policy, { now: () => at });
       v.registerNonce(nonce);
       const r = v.verify(quote, nonce);
-      expect(code(r)).toBe(`validity:${expected}`);
+      expect(code(r)).toBe(`root:${expected}`);
       expect(r.failed!.detail).toMatch(detail);
       // The same chain at a time inside every window gets past validity (and fails later, on claims).
       const v2 = new Verifier(createSimContext({ seed: 1 }), P, [anchor], policy, { now: () => Date.UTC(2026, 2, 1) });
       v2.registerNonce(nonce);
-      expect(v2.verify(quote, nonce).checks.find((c) => c.name === 'validity')!.ok).toBe(expected === 'CERT_NOT_YET_VALID' ? false : true);
+      expect(v2.verify(quote, nonce).checks.find((c) => c.name === 'root')!.ok).toBe(expected === 'CERT_NOT_YET_VALID' ? false : true);
     }
   });
 
@@ -225,7 +225,7 @@ describe('verifier validity check', () => {
   });
 });
 
-const CHECKS_AFTER_VALIDITY = 4; // decode, chain, root, validity
+const CHECKS_AFTER_VALIDITY = 3; // decode, chain, root (validity is part of root)
 
 /** The quote with one x5chain certificate replaced (the COSE signature still covers the old header). */
 function swapLeaf(q: Uint8Array, from: Uint8Array, to: Uint8Array): Uint8Array {
