@@ -55,7 +55,7 @@ export {
   type QuoteMeasurements,
   type DecodedQuote,
 } from './quote.js';
-export { SealedStorage, MemoryBlobStore, parseSealedBlob, type SealPolicy, type SealIdentity, type BlobStore, type SealedBlobHeader } from './sealed.js';
+export { SealedStorage, MemoryBlobStore, parseSealedBlob, type SealPolicy, type SealIdentity, type BlobStore, type SealedBlobHeader, type UnsealExpectation } from './sealed.js';
 export { AttestationService, isWeakPublicKey, type GuestAttestationPort, type VmRegistration, type VmIdentity, type CertRequest } from './service.js';
 export { PolicySchema, parsePolicy, type Policy } from './policy.js';
 export { Verifier, CHECKS, signVendorStatement, type CheckName, type CheckResult, type VerificationReport, type VerifierOptions, type VerifyOptions } from './verifier.js';

@@ -86,6 +86,12 @@ export class MemoryBlobStore implements BlobStore {
 
 const MAX_DATA = 1 << 20;
 
+/** What the caller expects a presented blob to be: a blob with another label or policy is refused (UNSEAL_ERROR). */
+export interface UnsealExpectation {
+  readonly label?: string;
+  readonly policy?: SealPolicy;
+}
+
 /** Parsed header of a sealed blob. */
 export interface SealedBlobHeader {
   readonly policy: SealPolicy;
@@ -206,16 +212,21 @@ export class SealedStorage {
     const c = this.rot.nv.read(name);
     const blob = c === 0 ? undefined : this.store.get(this.#slot(label, binding, c));
     if (!blob) throw new TerraError('NOT_FOUND', `no sealed blob for label ${JSON.stringify(label)}`, { label });
-    return this.unsealBlob(id, blob, vm).data;
+    // The host chooses what sits in the slot: the blob must be this label's and this policy's, or a
+    // committed blob of another label (or another instance's measurement-bound blob) would be served.
+    return this.unsealBlob(id, blob, vm, { label, policy }).data;
   }
 
   /**
    * Unseals a blob for `id`: MALFORMED (not a blob), UNSEAL_ERROR (other measurement, mode, debug,
-   * instance, policy or TVMM; any tampering; never committed), ROLLBACK_DETECTED (older than the
-   * counter). No plaintext appears in any error.
+   * instance, policy or TVMM; any tampering; never committed; not the `expect`ed label or policy),
+   * ROLLBACK_DETECTED (older than the counter). No plaintext appears in any error.
    */
-  unsealBlob(id: SealIdentity, blob: Uint8Array, vm?: number): { label: string; data: Uint8Array } {
+  unsealBlob(id: SealIdentity, blob: Uint8Array, vm?: number, expect: UnsealExpectation = {}): { label: string; data: Uint8Array } {
     const b = checkInput('sealed blob', blob, MAX_DATA + 512).slice();
+    checkObject('expect', expect);
+    if (expect.label !== undefined) checkString('expect.label', expect.label, { nonEmpty: true, max: 64 });
+    if (expect.policy !== undefined) checkOneOf('expect.policy', expect.policy, ['measurement', 'instance', 'signer']);
     let h: SealedBlobHeader;
     try {
       h = parseSealedBlob(b);
@@ -223,6 +234,10 @@ export class SealedStorage {
       this.#stats.refused++;
       if (e instanceof TerraError) this.ctx.trace.security('attest.malformed', vm, { what: 'sealed-blob' });
       throw e;
+    }
+    if ((expect.label !== undefined && h.label !== expect.label) || (expect.policy !== undefined && h.policy !== expect.policy)) {
+      this.#stats.refused++;
+      fail(this.ctx, 'UNSEAL_ERROR', 'sealed blob is not the one requested (another label or sealing policy)', { reason: 'substituted' }, vm);
     }
     const binding = this.#binding(id, h.policy);
     const { id: cid, name } = this.#counterName(binding, h.label);

@@ -13,7 +13,7 @@ import { defaultBootImages, type RootOfTrust, type TvmmIdentity } from './root.j
 import { certValidity, issueCert, parseCert } from './x509.js';
 import { IMAGE_MAGIC, parseImage, type VmImage } from './image.js';
 import { DBGSTAT, encodeQuote, ueidFor } from './quote.js';
-import { MemoryBlobStore, SealedStorage, type BlobStore, type SealIdentity, type SealPolicy } from './sealed.js';
+import { MemoryBlobStore, SealedStorage, type BlobStore, type SealIdentity, type SealPolicy, type UnsealExpectation } from './sealed.js';
 import { fail, hex } from './util.js';
 
 /** How a VM is registered with the attestation service (by the TVMM at VM creation). */
@@ -54,7 +54,8 @@ export interface GuestAttestationPort {
   quote(nonce: Uint8Array, opts?: { boundKey?: Uint8Array }): Uint8Array;
   seal(label: string, data: Uint8Array, policy?: SealPolicy): Uint8Array;
   unseal(label: string, policy?: SealPolicy): Uint8Array;
-  unsealBlob(blob: Uint8Array): Uint8Array;
+  /** Unseals a blob the VM presents; `expect` pins its label and/or policy (UNSEAL_ERROR otherwise). */
+  unsealBlob(blob: Uint8Array, expect?: UnsealExpectation): Uint8Array;
 }
 
 interface VmEntry {
@@ -253,9 +254,9 @@ export class AttestationService {
     return this.sealed.unseal(this.#sealId(this.#entry(vmId)), label, policy, vmId);
   }
 
-  /** Unseals a blob the calling VM presents (UNSEAL_ERROR / ROLLBACK_DETECTED / MALFORMED). */
-  unsealBlob(vmId: number, blob: Uint8Array): Uint8Array {
-    return this.sealed.unsealBlob(this.#sealId(this.#entry(vmId)), blob, vmId).data;
+  /** Unseals a blob the calling VM presents (UNSEAL_ERROR / ROLLBACK_DETECTED / MALFORMED); `expect` pins its label and/or policy. */
+  unsealBlob(vmId: number, blob: Uint8Array, expect: UnsealExpectation = {}): Uint8Array {
+    return this.sealed.unsealBlob(this.#sealId(this.#entry(vmId)), blob, vmId, expect).data;
   }
 
   /**
@@ -280,7 +281,7 @@ export class AttestationService {
       quote: (nonce: Uint8Array, opts: { boundKey?: Uint8Array } = {}) => this.quote(vmId, nonce, guard(opts, ['boundKey']) as { boundKey?: Uint8Array }),
       seal: (label: string, data: Uint8Array, policy: SealPolicy = 'measurement') => this.seal(vmId, label, data, policy),
       unseal: (label: string, policy: SealPolicy = 'measurement') => this.unseal(vmId, label, policy),
-      unsealBlob: (blob: Uint8Array) => this.unsealBlob(vmId, blob),
+      unsealBlob: (blob: Uint8Array, expect: UnsealExpectation = {}) => this.unsealBlob(vmId, blob, guard(expect, ['label', 'policy']) as UnsealExpectation),
     });
   }
 
