@@ -6,7 +6,7 @@
  * with the failed expectation.
  */
 import { MAP, PROT, SEEK, SIG, SYS, O, USER_LAYOUT } from '../guest/abi.js';
-import { MemoryNvStore, type CloakedProc, type CloakSuiteName } from '../cloaking/index.js';
+import { COW_SUFFIX, META_SUFFIX, MemoryNvStore, type CloakedProc, type CloakSuiteName } from '../cloaking/index.js';
 import { nobleProvider, type CryptoProvider } from '../crypto/index.js';
 import { PAGE_SIZE, TerraError } from '../sim/index.js';
 import { Host, MemoryDisk, type ProgramFn, type Proc, type TrapRequest } from '../tvmm/index.js';
@@ -747,36 +747,51 @@ export function clk22(seed: number): AttackReport {
     for (const l of w.disk.writtenBlocks()) m.set(l, w.disk.peek(l));
     return m;
   };
+  /** Serves the `pick`ed blocks as they were in `snap` (blocks written since read as zeros, as on a disk image of then). */
   const restore = (snap: Map<number, Uint8Array>, pick: (lba: number) => boolean) => {
+    for (const l of w.disk.writtenBlocks()) if (pick(l) && !snap.has(l)) w.disk.poke(l, new Uint8Array(4096));
     for (const [l, b] of snap) if (pick(l)) w.disk.poke(l, b);
     k.pageCache.clear();
+  };
+  const sizes = () => new Map([...k.fs].map(([n, i]) => [n, i.size]));
+  const setSizes = (m: Map<string, number>, names: string[]) => {
+    for (const n of names) if (k.fs.has(n)) k.fs.get(n)!.size = m.get(n) ?? 0;
   };
   const step = (phase: string) => {
     const tid = k.spawn("vault", [phase]);
     w.run();
     return k.exited.get(tid);
   };
+  const DATA = '/cloaked/F', META = DATA + META_SUFFIX, COW = DATA + COW_SUFFIX;
   step('v1');
   const v1 = blocks();
-  const sizes1 = new Map([...k.fs].map(([n, i]) => [n, i.size]));
+  const sizes1 = sizes();
   step('v2');
-  const dataBase = k.fs.get('/cloaked/F')!.base;
-  const metaBase = k.fs.get('/cloaked/F.tcmeta')!.base;
-  const isData = (l: number) => l >= dataBase && l < dataBase + 256;
-  const isMeta = (l: number) => l >= metaBase && l < metaBase + 256;
+  // Crash-consistent updates keep two slots per page (the file and its .tccow shadow) and two metadata slots.
+  const region = (name: string) => {
+    const b = k.fs.get(name)!.base;
+    return (l: number) => l >= b && l < b + 256;
+  };
+  const isData = region(DATA), isCow = region(COW), isMeta = region(META);
   const honest = step('read');
   const cur = blocks(); // version 2 as the honest kernel holds it
+  const sizes2 = sizes();
   // (3) all of version 1
-  restore(v1, (l) => isData(l) || isMeta(l));
-  k.fs.get('/cloaked/F.tcmeta')!.size = sizes1.get('/cloaked/F.tcmeta')!;
+  restore(v1, (l) => isData(l) || isCow(l) || isMeta(l));
+  setSizes(sizes1, [DATA, COW, META]);
   const r3 = step('read');
-  // (4) version-2 metadata with version-1 block b1
-  restore(cur, (l) => isData(l) || isMeta(l));
-  restore(v1, (l) => l === dataBase + 1);
+  // (4) version-2 metadata with version-1 block b1 (served where version 2 keeps page 1)
+  restore(cur, (l) => isData(l) || isCow(l) || isMeta(l));
+  setSizes(sizes2, [DATA, COW, META]);
+  const b1 = v1.get(k.fs.get(DATA)!.base + 1)!;
+  w.disk.poke(k.fs.get(COW)!.base + 1, b1);
+  w.disk.poke(k.fs.get(DATA)!.base + 1, b1);
+  k.pageCache.clear();
   const r4 = step('read');
   // (5) version-1 metadata with version-2 blocks
-  restore(cur, (l) => isData(l));
-  restore(v1, (l) => isMeta(l));
+  restore(cur, (l) => isData(l) || isCow(l));
+  restore(v1, isMeta);
+  setSizes(sizes1, [META]);
   const r5 = step('read');
   return verdict('detected', [
     [honest === 0 && results[0] === 'read:16384:16,33,34', `an honest reopen reads version 2 (${results[0]})`],

@@ -42,8 +42,18 @@ export type ViolationPolicy = 'terminate' | 'halt';
 
 /** Extra hypercalls of the cloaking engine (beyond HC.CLOAK_*): TVMM randomness and time for the shim (threat CLK-19). */
 export const CLOAK_HC = Object.freeze({ RANDOM: 37, TIME: 38 });
-/** CLOAK_FILE sub-operations. */
-export const CLOAK_FILE_OP = Object.freeze({ OPEN: 0, LOAD: 1, STORE: 2, CLOSE: 3 });
+/**
+ * CLOAK_FILE sub-operations. A metadata update is two-phase: STORE prepares (records the intent in
+ * the NV store, seals the new metadata), the shim writes it to the spare metadata slot, COMMIT makes
+ * it current (the NV commit point). OFFER hands in the second metadata slot before LOAD; SLOT says
+ * where a data page lives (read) or must be written (write: never over the committed copy);
+ * TRUNCATE drops pages past a new size; META_SLOT says which metadata slot LOAD accepted.
+ */
+export const CLOAK_FILE_OP = Object.freeze({ OPEN: 0, LOAD: 1, STORE: 2, CLOSE: 3, OFFER: 4, COMMIT: 5, SLOT: 6, TRUNCATE: 7, META_SLOT: 8 });
+/** No slot (a page never committed, or no accepted metadata slot). */
+const NO_SLOT = 255;
+/** 'TCM2': the sealed cloaked-file metadata format with a (generation, counter) header. */
+const META_MAGIC = 0x324d4354;
 
 /** A typed security event raised by the engine or the shim. */
 export interface CloakViolation {
@@ -111,6 +121,29 @@ interface Resource {
   readonly recs: number[];
   /** For files: identity hash words and counter name. */
   readonly fileId?: Uint32Array;
+  /** For files: crash-consistency state (metadata slots, the prepared update). */
+  readonly file?: FileState;
+}
+
+/** A cloaked file's update state (TVMM memory). */
+interface FileState {
+  /** Metadata slot the accepted or last committed metadata came from (NO_SLOT: none). */
+  metaSlot: number;
+  /** Blobs offered for slots other than 0 before LOAD. */
+  offers: { slot: number; blob: Uint8Array }[];
+  /** The prepared (sealed, not yet committed) update: its counter and the entries it describes. */
+  pending?: { gen: number; n: number; entries: { r: number; version: number; slot: number; nonce: Uint8Array; tag: Uint8Array }[] };
+  /** Committed data slots of pages truncated away since the last commit (never overwritten before it). */
+  readonly ghosts: Map<number, number>;
+}
+
+/** A parsed metadata candidate. */
+interface MetaCandidate {
+  readonly slot: number;
+  readonly kind: 'empty' | 'bad' | 'ok';
+  readonly gen: number;
+  readonly n: number;
+  readonly body?: Uint8Array;
 }
 
 interface Domain {
@@ -201,6 +234,12 @@ export class CloakEngine {
   #prevTag = new Uint8Array(0);
   /** 1 when the engine pinned the record's plaintext frame (so host swap never writes plaintext out). */
   #pinned = new Uint8Array(0);
+  // ---- cloaked-file pages: the committed copy (slot, version, nonce, tag) and the slot written since
+  #cSlot = new Uint8Array(0);
+  #wSlot = new Uint8Array(0);
+  #cVersion = new Uint32Array(0);
+  #cNonce = new Uint8Array(0);
+  #cTag = new Uint8Array(0);
   #free: number[] = [];
   #next = 0;
   readonly #byKey = new Map<number, number>();
@@ -392,6 +431,11 @@ export class CloakEngine {
     this.#prevNonce = g8(this.#prevNonce, this.#nb);
     this.#prevTag = g8(this.#prevTag, this.#tb);
     this.#pinned = g8(this.#pinned);
+    this.#cSlot = g8(this.#cSlot);
+    this.#wSlot = g8(this.#wSlot);
+    this.#cVersion = g32(this.#cVersion);
+    this.#cNonce = g8(this.#cNonce, this.#nb);
+    this.#cTag = g8(this.#cTag, this.#tb);
     this.#cap = cap;
   }
 
@@ -412,6 +456,9 @@ export class CloakEngine {
     this.#prevVersion[r] = 0;
     this.#bindDomain[r] = res.bindDomain;
     this.#bindRid[r] = res.bindRid;
+    this.#cSlot[r] = res.file?.ghosts.get(page) ?? NO_SLOT;
+    this.#wSlot[r] = NO_SLOT;
+    this.#cVersion[r] = 0;
     this.#byKey.set(res.rid * PAGE_KEY + page, r);
     res.recs.push(r);
     return r;
@@ -426,6 +473,11 @@ export class CloakEngine {
     this.#tag.fill(0, r * this.#tb, (r + 1) * this.#tb);
     this.#prevNonce.fill(0, r * this.#nb, (r + 1) * this.#nb);
     this.#prevTag.fill(0, r * this.#tb, (r + 1) * this.#tb);
+    this.#cNonce.fill(0, r * this.#nb, (r + 1) * this.#nb);
+    this.#cTag.fill(0, r * this.#tb, (r + 1) * this.#tb);
+    this.#cVersion[r] = 0;
+    this.#cSlot[r] = NO_SLOT;
+    this.#wSlot[r] = NO_SLOT;
     this.#free.push(r);
   }
 
@@ -768,7 +820,7 @@ export class CloakEngine {
 
   // ================================================================ domains (context identification)
 
-  #newResource(dom: Domain, kind: 'anon' | 'file', bind?: { domain: number; rid: number }, fileId?: Uint32Array): Resource {
+  #newResource(dom: Domain, kind: 'anon' | 'file', bind?: { domain: number; rid: number }, fileId?: Uint32Array, file?: FileState): Resource {
     const rid = this.#nextRid++;
     const res: Resource = {
       rid, vm: dom.vm, domain: dom.id, kind,
@@ -776,6 +828,7 @@ export class CloakEngine {
       bindRid: bind ? bind.rid : rid,
       recs: [],
       ...(fileId ? { fileId } : {}),
+      ...(file ? { file } : {}),
     };
     this.#resources.set(rid, res);
     dom.rids.add(rid);
@@ -930,8 +983,21 @@ export class CloakEngine {
   }
 
   // ================================================================ cloaked files (metadata)
+  //
+  // Crash consistency (shadow paging with a two-phase commit rooted in the NV store): every data page
+  // has two slots on the kernel's disk (slot 0 in the file, slot 1 in its `.tccow` companion) and the
+  // metadata has two slots (in `.tcmeta`). An update writes every changed page to the slot that does
+  // NOT hold the page's committed ciphertext, and the new sealed metadata to the metadata slot that
+  // does not hold the committed metadata, so the committed version stays intact on disk until the
+  // commit point. Freshness and the commit point live in the NV store: per file a generation counter
+  // G and, per generation g, a counter N_g. N_g even = at rest, the committed metadata is (g, N_g);
+  // N_g odd = an update sealed as (g, N_g + 1) is in flight. STORE advances N_g to odd (intent) before
+  // sealing; COMMIT advances it to even. Recovery (LOAD) of an in-flight update rolls forward when its
+  // metadata is on disk, else aborts it by advancing G: generation g is dead for ever, so the aborted
+  // metadata can never be accepted later (no resurrection of an unacknowledged version). The
+  // committed version of a fresh generation is the last even value of the newest earlier generation.
 
-  /** File hypercalls: OPEN(id words ×7) → rid; LOAD(rid, gva, len) → size | error; STORE(rid, gva, max, size) → length; CLOSE(rid). */
+  /** File hypercalls: OPEN(id words ×7) → rid; LOAD(rid, gva, len) → size | error; STORE(rid, gva, max, size) → length; COMMIT(rid); CLOSE(rid); OFFER(rid, gva, len, slot); SLOT(rid, page, write) → slot; TRUNCATE(rid, size); META_SLOT(rid) → slot. */
   #fileHypercall(dom: Domain, caller: Caller, args: readonly number[]): number {
     const op = args[0];
     if (op === CLOAK_FILE_OP.OPEN) {
@@ -941,28 +1007,77 @@ export class CloakEngine {
       const hex = [...id].map((w) => w.toString(16).padStart(8, '0')).join('');
       const bindRid = id[0];
       this.#fileKeyInfo.set(`${dom.vm}/${bindRid}`, `file/${dom.vm}/${hex}`);
-      return this.#newResource(dom, 'file', { domain: 0, rid: bindRid }, id).rid;
+      return this.#newResource(dom, 'file', { domain: 0, rid: bindRid }, id, { metaSlot: NO_SLOT, offers: [], ghosts: new Map() }).rid;
     }
     const rid = args[1];
     const res = typeof rid === 'number' ? this.#resources.get(rid) : undefined;
-    if (!res || res.kind !== 'file' || !dom.rids.has(res.rid)) return HCERR.EPERM;
+    if (!res || res.kind !== 'file' || !dom.rids.has(res.rid) || !res.file) return HCERR.EPERM;
     const counterName = `cloak.file/${dom.vm}/${[...res.fileId!].map((w) => w.toString(16).padStart(8, '0')).join('')}`;
     const space = this.#tvmm.mmu.context(dom.vm as VmId, caller.root as Gppn, KERNEL_DOMAIN, false);
+    if (op === CLOAK_FILE_OP.OFFER) {
+      if (args.length !== 5) return HCERR.EINVAL;
+      const len = checkInt('len', args[3], 0, 1 << 20);
+      const slot = checkInt('slot', args[4], 1, 1);
+      const blob = len === 0 ? new Uint8Array(0) : space.read(checkInt('gva', args[2], 0, 0xbfffffff), len);
+      res.file.offers = res.file.offers.filter((o) => o.slot !== slot);
+      res.file.offers.push({ slot, blob });
+      return 0;
+    }
     if (op === CLOAK_FILE_OP.LOAD) {
       if (args.length !== 4) return HCERR.EINVAL;
       const len = checkInt('len', args[3], 0, 1 << 20);
       const blob = len === 0 ? new Uint8Array(0) : space.read(checkInt('gva', args[2], 0, 0xbfffffff), len);
-      return this.#loadFileMeta(dom, res, blob, counterName);
+      const offers = [{ slot: 0, blob }, ...res.file.offers];
+      res.file.offers = [];
+      return this.#loadFileMeta(dom, res, offers, counterName);
     }
     if (op === CLOAK_FILE_OP.STORE) {
       if (args.length !== 5) return HCERR.EINVAL;
       const gva = checkInt('gva', args[2], 0, 0xbfffffff);
       const max = checkInt('max', args[3], 0, 1 << 20);
       const size = checkInt('size', args[4], 0, 0xffffffff);
-      const blob = this.#storeFileMeta(res, size, counterName);
-      if (blob.length > max) return HCERR.ENOMEM;
+      const blob = this.#storeFileMeta(res, size, counterName, max);
+      if (blob === undefined) return HCERR.ENOMEM;
       space.write(gva, blob);
       return blob.length;
+    }
+    if (op === CLOAK_FILE_OP.COMMIT) {
+      if (args.length !== 2) return HCERR.EINVAL;
+      return this.#commitFileMeta(res, counterName);
+    }
+    if (op === CLOAK_FILE_OP.SLOT) {
+      if (args.length !== 4) return HCERR.EINVAL;
+      const page = checkInt('page', args[2], 0, PAGE_KEY - 1);
+      const write = checkInt('write', args[3], 0, 1) === 1;
+      const r = this.#byKey.get(res.rid * PAGE_KEY + page);
+      const committed = r === undefined ? res.file.ghosts.get(page) ?? NO_SLOT : this.#cSlot[r];
+      // A write never goes over the committed copy: it takes the other slot (and keeps it until the commit).
+      const target = committed === NO_SLOT ? 0 : 1 - committed;
+      if (write) {
+        if (r !== undefined) this.#wSlot[r] = target;
+        return target;
+      }
+      if (r === undefined) return committed === NO_SLOT ? 0 : committed;
+      return this.#wSlot[r] !== NO_SLOT ? this.#wSlot[r] : this.#cSlot[r] !== NO_SLOT ? this.#cSlot[r] : 0;
+    }
+    if (op === CLOAK_FILE_OP.TRUNCATE) {
+      if (args.length !== 3) return HCERR.EINVAL;
+      const first = Math.ceil(checkInt('size', args[2], 0, 0xffffffff) / PAGE_SIZE);
+      for (const r of [...res.recs]) {
+        if (this.#state[r] === CloakState.FREE || this.#rid[r] !== res.rid || this.#page[r] < first) continue;
+        const st = this.#state[r];
+        if (st === CloakState.PT_RW || st === CloakState.PT_RO) this.#scrubPlain(r, true);
+        // The committed copy stays untouched until the next commit: remember where it is.
+        if (this.#cSlot[r] !== NO_SLOT) res.file.ghosts.set(this.#page[r], this.#cSlot[r]);
+        this.#freeRecord(r);
+      }
+      res.recs.splice(0, res.recs.length, ...res.recs.filter((r) => this.#state[r] !== CloakState.FREE && this.#rid[r] === res.rid));
+      this.#flushDomain(dom);
+      return 0;
+    }
+    if (op === CLOAK_FILE_OP.META_SLOT) {
+      if (args.length !== 2) return HCERR.EINVAL;
+      return res.file.metaSlot;
     }
     if (op === CLOAK_FILE_OP.CLOSE) {
       for (const r of res.recs) {
@@ -984,70 +1099,200 @@ export class CloakEngine {
     return this.#crypto.hkdfSha256(this.#secret, new TextEncoder().encode('terracloak/cloak/meta/v1'), new Uint8Array(res.fileId!.buffer.slice(0)), 32);
   }
 
-  #metaAad(res: Resource, counter: number): Uint8Array {
-    const a = new Uint8Array(8 + 28 + 8);
-    a.set(new TextEncoder().encode('TCLKMETA'));
+  #metaAad(res: Resource, gen: number, n: number): Uint8Array {
+    const a = new Uint8Array(8 + 28 + 12);
+    a.set(new TextEncoder().encode('TCLKMET2'));
     a.set(new Uint8Array(res.fileId!.buffer.slice(0)), 8);
-    new DataView(a.buffer).setUint32(36, res.vm, true);
-    new DataView(a.buffer).setUint32(40, counter, true);
+    const dv = new DataView(a.buffer);
+    dv.setUint32(36, res.vm, true);
+    dv.setUint32(40, gen, true);
+    dv.setUint32(44, n, true);
     return a;
   }
 
-  #storeFileMeta(res: Resource, size: number, counterName: string): Uint8Array {
-    // Pages still in plaintext are not what the kernel holds; the shim writes them out first.
-    const live = res.recs.filter((r) => this.#state[r] !== CloakState.FREE && this.#rid[r] === res.rid && this.#version[r] > 0);
+  /** NV counter names of a file: the generation, and generation g's commit counter. */
+  #genName(counterName: string): string {
+    return `${counterName}/gen`;
+  }
+  #nName(counterName: string, g: number): string {
+    return g === 0 ? counterName : `${counterName}/g${g}`;
+  }
+
+  /** The committed (generation, counter) per the NV store, or undefined when nothing was ever committed. */
+  #committed(counterName: string): { gen: number; n: number } | undefined {
+    for (let g = this.#nv.counter(this.#genName(counterName)); g >= 0; g--) {
+      const v = this.#nv.counter(this.#nName(counterName, g));
+      const c = v - (v & 1);
+      if (c > 0) return { gen: g, n: c };
+    }
+    return undefined;
+  }
+
+  /**
+   * STORE (prepare): the entries describe, for every page, the copy the new version consists of
+   * (written since the last commit: the new slot; otherwise the committed copy). The intent is
+   * persisted (N_g odd) before the metadata exists, so a crash from here on is seen at recovery.
+   */
+  #storeFileMeta(res: Resource, size: number, counterName: string, max: number): Uint8Array | undefined {
     const nb = this.#nb, tb = this.#tb;
-    const entry = 8 + nb + tb;
-    const body = new Uint8Array(8 + live.length * entry);
+    const entries: NonNullable<FileState['pending']>['entries'] = [];
+    for (const r of res.recs) {
+      if (this.#state[r] === CloakState.FREE || this.#rid[r] !== res.rid) continue;
+      if (this.#wSlot[r] !== NO_SLOT) {
+        // Written since the last commit: the ciphertext the shim wrote (a page still in plaintext
+        // after its last write-out is not what the kernel holds: it is left out, as before).
+        if (this.#state[r] === CloakState.PT_RW || this.#version[r] === 0) continue;
+        entries.push({ r, version: this.#version[r], slot: this.#wSlot[r], nonce: this.#nonce.slice(r * nb, r * nb + nb), tag: this.#tag.slice(r * tb, r * tb + tb) });
+      } else if (this.#cSlot[r] !== NO_SLOT && this.#cVersion[r] > 0) {
+        entries.push({ r, version: this.#cVersion[r], slot: this.#cSlot[r], nonce: this.#cNonce.slice(r * nb, r * nb + nb), tag: this.#cTag.slice(r * tb, r * tb + tb) });
+      }
+    }
+    const entry = 9 + nb + tb;
+    const body = new Uint8Array(8 + entries.length * entry);
     const dv = new DataView(body.buffer);
     dv.setUint32(0, size, true);
-    dv.setUint32(4, live.length, true);
-    live.forEach((r, i) => {
+    dv.setUint32(4, entries.length, true);
+    entries.forEach((e, i) => {
       const o = 8 + i * entry;
-      const useCur = this.#state[r] !== CloakState.PT_RW;
-      dv.setUint32(o, this.#page[r], true);
-      dv.setUint32(o + 4, useCur ? this.#version[r] : 0, true);
-      body.set(this.#nonce.subarray(r * nb, r * nb + nb), o + 8);
-      body.set(this.#tag.subarray(r * tb, r * tb + tb), o + 8 + nb);
+      dv.setUint32(o, this.#page[e.r], true);
+      dv.setUint32(o + 4, e.version, true);
+      body[o + 8] = e.slot;
+      body.set(e.nonce, o + 9);
+      body.set(e.tag, o + 9 + nb);
     });
-    // Freshness: reserve the next counter value persistently before the blob exists (CLK-22).
-    const counter = this.#nv.advance(counterName);
+    if (12 + 24 + body.length + 16 > max) return undefined;
+    // An earlier prepare of this session that never committed (its write failed) is aborted first.
+    let gen = this.#nv.counter(this.#genName(counterName));
+    if (this.#nv.counter(this.#nName(counterName, gen)) & 1) gen = this.#nv.advance(this.#genName(counterName));
+    // Freshness and intent: reserve the odd value persistently before the metadata exists (CLK-22, FLT-04).
+    const n = this.#nv.advance(this.#nName(counterName, gen)) + 1;
     const nonce = new Uint8Array(24);
     this.#rand(nonce);
-    const sealed = this.#crypto.aeadSeal('xchacha20-poly1305', this.#metaKey(res), nonce, body, this.#metaAad(res, counter));
-    const out = new Uint8Array(4 + 24 + sealed.length);
-    new DataView(out.buffer).setUint32(0, counter, true);
-    out.set(nonce, 4);
-    out.set(sealed, 28);
-    this.#tvmm.sim.trace.emit('cloak', 'file.meta.store', res.vm, { rid: res.rid, counter, pages: live.length });
+    const sealed = this.#crypto.aeadSeal('xchacha20-poly1305', this.#metaKey(res), nonce, body, this.#metaAad(res, gen, n));
+    const out = new Uint8Array(12 + 24 + sealed.length);
+    const hv = new DataView(out.buffer);
+    hv.setUint32(0, META_MAGIC, true);
+    hv.setUint32(4, gen, true);
+    hv.setUint32(8, n, true);
+    out.set(nonce, 12);
+    out.set(sealed, 36);
+    res.file!.pending = { gen, n, entries };
+    this.#tvmm.sim.trace.emit('cloak', 'file.meta.store', res.vm, { rid: res.rid, gen, counter: n, pages: entries.length });
     return out;
   }
 
-  #loadFileMeta(dom: Domain, res: Resource, blob: Uint8Array, counterName: string): number {
-    const current = this.#nv.counter(counterName);
-    if (blob.length === 0) {
-      if (current === 0) return 0; // a new file
-      this.violation(dom.id, res.rid, 0, 'replay', 'cloaked file metadata is missing (rollback)');
+  /** COMMIT: the NV advance to the even value is the commit point; the entries become the committed copies. */
+  #commitFileMeta(res: Resource, counterName: string): number {
+    const p = res.file!.pending;
+    if (!p) return HCERR.EINVAL;
+    const name = this.#nName(counterName, p.gen);
+    if (this.#nv.counter(this.#genName(counterName)) !== p.gen || this.#nv.counter(name) !== p.n - 1) return HCERR.EINVAL;
+    this.#nv.advance(name);
+    delete res.file!.pending;
+    const nb = this.#nb, tb = this.#tb;
+    const inNew = new Set<number>();
+    for (const e of p.entries) {
+      const r = e.r;
+      if (this.#state[r] === CloakState.FREE || this.#rid[r] !== res.rid) continue;
+      inNew.add(r);
+      this.#cSlot[r] = e.slot;
+      this.#cVersion[r] = e.version;
+      this.#cNonce.set(e.nonce, r * nb);
+      this.#cTag.set(e.tag, r * tb);
+      if (this.#wSlot[r] === e.slot) this.#wSlot[r] = NO_SLOT;
     }
-    if (blob.length < 28 + 16 + 8) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata is malformed');
-    const counter = new DataView(blob.buffer, blob.byteOffset).getUint32(0, true);
-    const body = this.#crypto.aeadOpen('xchacha20-poly1305', this.#metaKey(res), blob.subarray(4, 28), blob.subarray(28), this.#metaAad(res, counter));
-    if (body === null) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata failed authentication');
-    if (counter !== current) this.#rollback(dom, res, `cloaked file metadata version ${counter} is not the current ${current}`);
-    const dv = new DataView(body.buffer, body.byteOffset);
+    for (const r of res.recs) {
+      // Pages left out of the new version have no committed copy any more.
+      if (this.#state[r] === CloakState.FREE || this.#rid[r] !== res.rid || inNew.has(r)) continue;
+      if (this.#wSlot[r] === NO_SLOT) {
+        this.#cSlot[r] = NO_SLOT;
+        this.#cVersion[r] = 0;
+      }
+    }
+    res.file!.ghosts.clear();
+    res.file!.metaSlot = res.file!.metaSlot === NO_SLOT ? 0 : 1 - res.file!.metaSlot;
+    this.#tvmm.sim.trace.emit('cloak', 'file.meta.commit', res.vm, { rid: res.rid, gen: p.gen, counter: p.n });
+    return 0;
+  }
+
+  #parseMeta(res: Resource, slot: number, blob: Uint8Array): MetaCandidate {
+    if (blob.length === 0) return { slot, kind: 'empty', gen: 0, n: 0 };
+    if (blob.length < 12 + 24 + 16 + 8) return { slot, kind: 'bad', gen: 0, n: 0 };
+    const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    if (dv.getUint32(0, true) !== META_MAGIC) return { slot, kind: 'bad', gen: 0, n: 0 };
+    const gen = dv.getUint32(4, true), n = dv.getUint32(8, true);
+    const body = this.#crypto.aeadOpen('xchacha20-poly1305', this.#metaKey(res), blob.subarray(12, 36), blob.subarray(36), this.#metaAad(res, gen, n));
+    if (body === null) return { slot, kind: 'bad', gen: 0, n: 0 };
+    const entry = 9 + this.#nb + this.#tb;
+    const bv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    if (body.length < 8 || body.length !== 8 + bv.getUint32(4, true) * entry) return { slot, kind: 'bad', gen: 0, n: 0 };
+    return { slot, kind: 'ok', gen, n, body };
+  }
+
+  /**
+   * LOAD (open and recovery): picks the one metadata version the NV store says is current. An
+   * in-flight update (N_g odd) rolls forward when its metadata is present, else is aborted (G
+   * advanced). Authentic metadata newer than the NV store means the store was rolled back; a
+   * missing or older committed version is a rollback; unauthentic metadata where the committed
+   * version should be is an integrity violation.
+   */
+  #loadFileMeta(dom: Domain, res: Resource, offers: { slot: number; blob: Uint8Array }[], counterName: string): number {
+    const cands = offers.map((o) => this.#parseMeta(res, o.slot, o.blob));
+    const genName = this.#genName(counterName);
+    let G = this.#nv.counter(genName);
+    for (const c of cands) {
+      if (c.kind !== 'ok') continue;
+      const v = c.gen <= G ? this.#nv.counter(this.#nName(counterName, c.gen)) : 0;
+      if (c.gen > G || c.n > v + (v & 1)) this.#rollback(dom, res, `cloaked file metadata (${c.gen}, ${c.n}) is newer than the NV store: the freshness root was rolled back`);
+    }
+    const nG = this.#nv.counter(this.#nName(counterName, G));
+    let pick: MetaCandidate | undefined;
+    if (nG & 1) {
+      pick = cands.find((c) => c.kind === 'ok' && c.gen === G && c.n === nG + 1);
+      if (pick) {
+        this.#nv.advance(this.#nName(counterName, G)); // roll forward: the update was complete on disk
+        this.#tvmm.sim.trace.emit('cloak', 'file.recover', res.vm, { rid: res.rid, action: 'roll-forward', gen: G, counter: pick.n });
+      } else {
+        G = this.#nv.advance(genName); // abort: generation G (and its unfinished metadata) is dead
+        this.#tvmm.sim.trace.emit('cloak', 'file.recover', res.vm, { rid: res.rid, action: 'abort', gen: G - 1, counter: nG + 1 });
+      }
+    }
+    const want = this.#committed(counterName);
+    if (!pick && want) pick = cands.find((c) => c.kind === 'ok' && c.gen === want.gen && c.n === want.n);
+    if (!pick) {
+      const bad = cands.some((c) => c.kind === 'bad');
+      if (!want) {
+        // Nothing committed: a new file (or one whose first update never committed).
+        if (bad && G === 0 && nG === 0) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata failed authentication');
+        res.file!.metaSlot = NO_SLOT;
+        return 0;
+      }
+      if (bad) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata failed authentication');
+      const seen = cands.filter((c) => c.kind === 'ok').map((c) => `(${c.gen}, ${c.n})`).join(', ');
+      this.#rollback(dom, res, seen ? `cloaked file metadata ${seen} is not the current (${want.gen}, ${want.n})` : 'cloaked file metadata is missing (rollback)');
+    }
+    const body = pick.body!;
+    const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
     const size = dv.getUint32(0, true);
     const n = dv.getUint32(4, true);
-    const nb = this.#nb, tb = this.#tb, entry = 8 + nb + tb;
-    if (body.length !== 8 + n * entry) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata has the wrong length');
+    const nb = this.#nb, tb = this.#tb, entry = 9 + nb + tb;
     for (let i = 0; i < n; i++) {
       const o = 8 + i * entry;
       const page = dv.getUint32(o, true);
+      const slot = body[o + 8];
+      if (page >= PAGE_KEY || slot > 1) this.violation(dom.id, res.rid, 0, 'mac', 'cloaked file metadata is malformed');
       const r = this.#byKey.get(res.rid * PAGE_KEY + page) ?? this.#newRecord(res, page);
       this.#state[r] = CloakState.ENC;
       this.#version[r] = dv.getUint32(o + 4, true);
-      this.#nonce.set(body.subarray(o + 8, o + 8 + nb), r * nb);
-      this.#tag.set(body.subarray(o + 8 + nb, o + 8 + nb + tb), r * tb);
+      this.#nonce.set(body.subarray(o + 9, o + 9 + nb), r * nb);
+      this.#tag.set(body.subarray(o + 9 + nb, o + 9 + nb + tb), r * tb);
+      this.#cVersion[r] = this.#version[r];
+      this.#cNonce.set(body.subarray(o + 9, o + 9 + nb), r * nb);
+      this.#cTag.set(body.subarray(o + 9 + nb, o + 9 + nb + tb), r * tb);
+      this.#cSlot[r] = slot;
+      this.#wSlot[r] = NO_SLOT;
     }
+    res.file!.metaSlot = pick.slot;
     return size;
   }
 

@@ -14,7 +14,7 @@ export {
 } from './engine.js';
 export { CLOAK_SUITES, PageCipher, suiteGeometry, BINDING_BYTES, type CloakSuiteName, type SuiteGeometry } from './suites.js';
 export { MemoryNvStore, type CloakNvStore } from './nv.js';
-export { SHIM_BUFFER_PAGES, META_SUFFIX, type CloakedProc } from './shim.js';
+export { SHIM_BUFFER_PAGES, META_SUFFIX, COW_SUFFIX, META_SLOT_BYTES, type CloakedProc } from './shim.js';
 
 const attached = new WeakSet<object>();
 

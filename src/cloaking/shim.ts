@@ -15,7 +15,10 @@
  * window mapped to the file's resource: the kernel's read fills the window with ciphertext that the
  * engine verifies, and the kernel's write copies the window out through the system view, so the page
  * cache and the disk only ever hold ciphertext. Per-file metadata is sealed by the engine, rooted in
- * a TVMM monotonic counter, and stored by the shim in `<path>.tcmeta`.
+ * TVMM monotonic counters, and stored by the shim in one of two slots of `<path>.tcmeta`. Updates
+ * are crash-consistent (shadow paging): a page's new ciphertext goes to the slot its committed copy
+ * does not use (`<path>` or `<path>.tccow`), the new metadata to the spare metadata slot, and only
+ * the NV counter advance at COMMIT makes them current.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { MAP, O, PROT, SEEK, SYS, USER_LAYOUT } from '../guest/abi.js';
@@ -26,8 +29,12 @@ import { CLOAK_FILE_OP, CLOAK_HC, type CloakEngine } from './engine.js';
 /** Pages of the shim's uncloaked marshalling buffer. */
 export const SHIM_BUFFER_PAGES = 16;
 const BUF_BYTES = SHIM_BUFFER_PAGES * PAGE_SIZE;
-/** Suffix of a cloaked file's metadata file. */
+/** Suffix of a cloaked file's metadata file (two sealed metadata slots, at 0 and {@link META_SLOT_BYTES}). */
 export const META_SUFFIX = '.tcmeta';
+/** Suffix of a cloaked file's shadow file: slot 1 of every data page (slot 0 is the file itself). */
+export const COW_SUFFIX = '.tccow';
+/** Byte offset of metadata slot 1 in the metadata file (each slot: u32 length ‖ sealed blob). */
+export const META_SLOT_BYTES = SHIM_BUFFER_PAGES * PAGE_SIZE;
 const ERRNO_MIN = 0xfffff001;
 
 /** A Proc wrapped by the shim, with the extras a cloak-aware program may use. */
@@ -56,6 +63,10 @@ interface Mapping {
 interface CFile {
   fd: number;
   mfd: number;
+  /** The shadow file (slot 1 of every page). */
+  sfd: number;
+  /** Metadata slot of the committed metadata (0/1; anything else: none yet). */
+  mslot: number;
   rid: number;
   pos: number;
   size: number;
@@ -190,25 +201,48 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
   const mapWindow = (f: CFile, page: number): void => {
     if (ch.hypercall(HC.CLOAK_MAP, [f.rid, f.win >>> 12, 1, page]) !== 0) throw new TerraError('INVALID_STATE', 'the TVMM refused to map a cloaked file page');
   };
+  /**
+   * Positions the kernel file that holds `page`'s current copy (read) or must receive its new copy
+   * (write: the slot the committed version does not use, so a crash never damages it). Returns the fd.
+   */
+  function* seekPage(f: CFile, page: number, write: boolean): Generator<TrapRequest, number, number> {
+    const slot = ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.SLOT, f.rid, page, write ? 1 : 0]);
+    if (slot !== 0 && slot !== 1) {
+      checkAlive();
+      throw new TerraError('INVALID_STATE', `the TVMM refused a cloaked file page slot (${slot})`);
+    }
+    const fd = slot === 0 ? f.fd : f.sfd;
+    const s = yield* sys(SYS.lseek, [fd, page * PAGE_SIZE, SEEK.SET]);
+    if (s !== page * PAGE_SIZE) die('iago', `lseek on a cloaked file returned ${s}`);
+    return fd;
+  }
   function* loadPage(f: CFile, page: number): Generator<TrapRequest, void, number> {
     mapWindow(f, page);
     if (page * PAGE_SIZE >= f.size) return;
-    const s = yield* sys(SYS.lseek, [f.fd, page * PAGE_SIZE, SEEK.SET]);
-    if (s !== page * PAGE_SIZE) die('iago', `lseek on a cloaked file returned ${s}`);
+    const fd = yield* seekPage(f, page, false);
     // The kernel copies ciphertext from its page cache into the cloaked window (system view).
-    count(yield* sys(SYS.read, [f.fd, f.win, PAGE_SIZE]), PAGE_SIZE, 'read (cloaked file)');
+    count(yield* sys(SYS.read, [fd, f.win, PAGE_SIZE]), PAGE_SIZE, 'read (cloaked file)');
   }
   function* storePage(f: CFile, page: number): Generator<TrapRequest, void, number> {
-    const s = yield* sys(SYS.lseek, [f.fd, page * PAGE_SIZE, SEEK.SET]);
-    if (s !== page * PAGE_SIZE) die('iago', `lseek on a cloaked file returned ${s}`);
+    const fd = yield* seekPage(f, page, true);
     // The kernel's copy_from_user reads the window through the system view: transition 1 (ciphertext).
-    const w = count(yield* sys(SYS.write, [f.fd, f.win, PAGE_SIZE]), PAGE_SIZE, 'write (cloaked file)');
+    const w = count(yield* sys(SYS.write, [fd, f.win, PAGE_SIZE]), PAGE_SIZE, 'write (cloaked file)');
     if (w !== PAGE_SIZE) throw new TerraError('IO_ERROR', `short write of a cloaked file page (${w})`);
   }
+  /**
+   * Commits the file's metadata (crash-consistent; see the engine's cloaked-file section): (1) the
+   * data pages, all written to non-committed slots, are made durable; (2) the TVMM seals the new
+   * metadata after persisting the intent; (3) it goes to the spare metadata slot and is made durable;
+   * (4) COMMIT advances the NV counter: the commit point. A crash before (4) recovers the previous
+   * version (or rolls the complete new one forward); after it, the new one.
+   */
   function* persistMeta(f: CFile): Generator<TrapRequest, void, number> {
     if (!f.dirty) return;
-    f.dirty = false;
     yield* ensureBuf();
+    for (const fd of [f.fd, f.sfd]) {
+      const r = yield* sys(SYS.fsync, [fd]);
+      if (r !== 0) throw new TerraError('IO_ERROR', `fsync of cloaked file data failed (${r})`);
+    }
     const n = ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.STORE, f.rid, st.buf + 4, BUF_BYTES - 4, f.size]);
     if (n < 0) {
       checkAlive();
@@ -217,15 +251,36 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     const hdr = new Uint8Array(4);
     new DataView(hdr.buffer).setUint32(0, n, true);
     base.write(st.buf, hdr);
-    const s = yield* sys(SYS.lseek, [f.mfd, 0, SEEK.SET]);
-    if (s !== 0) die('iago', 'lseek on a metadata file did not return 0');
+    const slot = f.mslot === 0 ? 1 : 0;
+    const s = yield* sys(SYS.lseek, [f.mfd, slot * META_SLOT_BYTES, SEEK.SET]);
+    if (s !== slot * META_SLOT_BYTES) die('iago', `lseek on a metadata file returned ${s}`);
     const w = count(yield* sys(SYS.write, [f.mfd, st.buf, n + 4]), n + 4, 'write (metadata)');
     if (w !== n + 4) throw new TerraError('IO_ERROR', 'short write of cloaked file metadata');
-    yield* sys(SYS.fsync, [f.mfd]);
+    const fs = yield* sys(SYS.fsync, [f.mfd]);
+    if (fs !== 0) throw new TerraError('IO_ERROR', `fsync of cloaked file metadata failed (${fs})`);
+    const c = ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.COMMIT, f.rid]);
+    if (c !== 0) {
+      checkAlive();
+      throw new TerraError('IO_ERROR', `the TVMM could not commit the file metadata (${c})`);
+    }
+    f.mslot = slot;
+    f.dirty = false;
+  }
+  /** Reads metadata slot `slot` into the shim buffer; returns the blob length (0: none). */
+  function* readMetaSlot(mfd: number, slot: number): Generator<TrapRequest, number, number> {
+    const s = yield* sys(SYS.lseek, [mfd, slot * META_SLOT_BYTES, SEEK.SET]);
+    if (s !== slot * META_SLOT_BYTES) die('iago', `lseek on a metadata file returned ${s}`);
+    const n = count(yield* sys(SYS.read, [mfd, st.buf, BUF_BYTES]), BUF_BYTES, 'read (metadata)');
+    if (n === 0 || n >= ERRNO_MIN) return 0;
+    if (n < 4) return n; // malformed: let the TVMM reject it
+    const b = base.read(st.buf, 4);
+    const len = new DataView(b.buffer).getUint32(0, true);
+    return len + 4 > n ? n - 4 : len;
   }
   function* cloakedOpen(path: string, flags: number, mode: number): Generator<TrapRequest, number, number> {
     yield* ensureBuf();
-    const fd = yield* sys(SYS.open, [putString(path), (flags & ~3) | O.RDWR, mode]);
+    // O_TRUNC is applied by the shim at the next commit: the kernel must not destroy the committed version.
+    const fd = yield* sys(SYS.open, [putString(path), (flags & ~3 & ~O.TRUNC) | O.RDWR, mode]);
     if (fd >= ERRNO_MIN) return fd;
     if (fd > 0xffff) die('iago', `open returned an impossible descriptor ${fd}`);
     const h = sha256(enc.encode(`${ch.program}\0${path}`));
@@ -234,19 +289,22 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     if (rid <= 0) throw new TerraError('INVALID_STATE', `the TVMM refused a cloaked file (${rid})`);
     const mfd = yield* sys(SYS.open, [putString(path + META_SUFFIX), O.RDWR | O.CREAT, 0o600]);
     if (mfd >= ERRNO_MIN || mfd > 0xffff) throw new TerraError('IO_ERROR', 'cannot open the metadata file of a cloaked file');
-    const n = count(yield* sys(SYS.read, [mfd, st.buf, BUF_BYTES]), BUF_BYTES, 'read (metadata)');
-    let blobLen = 0;
-    if (n !== 0 && n < ERRNO_MIN) {
-      const b = base.read(st.buf, 4);
-      blobLen = new DataView(b.buffer).getUint32(0, true);
-      if (blobLen + 4 > n) blobLen = n; // malformed: let the TVMM reject it
-    }
-    const size = ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.LOAD, rid, st.buf + 4, blobLen]);
+    const sfd = yield* sys(SYS.open, [putString(path + COW_SUFFIX), O.RDWR | O.CREAT, 0o600]);
+    if (sfd >= ERRNO_MIN || sfd > 0xffff) throw new TerraError('IO_ERROR', 'cannot open the shadow file of a cloaked file');
+    // Both metadata slots go to the TVMM, which accepts the one the NV store says is current
+    // (recovering an interrupted update first).
+    const len1 = yield* readMetaSlot(mfd, 1);
+    if (ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.OFFER, rid, st.buf + 4, len1, 1]) !== 0) throw new TerraError('INVALID_STATE', 'the TVMM refused cloaked file metadata');
+    const len0 = yield* readMetaSlot(mfd, 0);
+    const size = ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.LOAD, rid, st.buf + 4, len0]);
     checkAlive();
     if (size < 0) throw new TerraError('INTEGRITY_VIOLATION', 'the TVMM rejected the cloaked file metadata');
+    const mslot = ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.META_SLOT, rid]);
+    const trunc = (flags & O.TRUNC) !== 0 && size > 0;
+    if (trunc && ch.hypercall(HC.CLOAK_FILE, [CLOAK_FILE_OP.TRUNCATE, rid, 0]) !== 0) throw new TerraError('INVALID_STATE', 'the TVMM refused to truncate a cloaked file');
     const win = yield* mmapAnon(1, 'window');
     if (win >= ERRNO_MIN) throw new TerraError('OUT_OF_MEMORY', 'no window for a cloaked file');
-    const f: CFile = { fd, mfd, rid, pos: 0, size: flags & O.TRUNC ? 0 : size, win, path, dirty: false, maps: [] };
+    const f: CFile = { fd, mfd, sfd, mslot, rid, pos: 0, size: trunc ? 0 : size, win, path, dirty: trunc, maps: [] };
     st.files.set(fd, f);
     return fd;
   }
@@ -285,6 +343,7 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     yield* sys(SYS.munmap, [f.win, PAGE_SIZE]);
     st.maps = st.maps.filter((m) => m.start !== f.win);
     yield* sys(SYS.close, [f.mfd]);
+    yield* sys(SYS.close, [f.sfd]);
     return yield* sys(SYS.close, [f.fd]);
   }
 
@@ -299,9 +358,8 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
     if (a >= ERRNO_MIN) return a;
     if (ch.hypercall(HC.CLOAK_MAP, [f.rid, a >>> 12, pages, 0]) !== 0) throw new TerraError('INVALID_STATE', 'the TVMM refused to map a cloaked file');
     for (let i = 0; i < pages && i * PAGE_SIZE < f.size; i++) {
-      const s = yield* sys(SYS.lseek, [f.fd, i * PAGE_SIZE, SEEK.SET]);
-      if (s !== i * PAGE_SIZE) die('iago', `lseek on a cloaked file returned ${s}`);
-      count(yield* sys(SYS.read, [f.fd, a + i * PAGE_SIZE, PAGE_SIZE]), PAGE_SIZE, 'read (cloaked mmap)');
+      const fd = yield* seekPage(f, i, false);
+      count(yield* sys(SYS.read, [fd, a + i * PAGE_SIZE, PAGE_SIZE]), PAGE_SIZE, 'read (cloaked mmap)');
     }
     f.maps.push({ addr: a, pages, shared: (flags & MAP.SHARED) !== 0 });
     return a;
@@ -309,9 +367,8 @@ export function wrapWithShim(engine: CloakEngine, vm: VmId, tid: number, base: P
   /** Writes a shared mapping's pages (within the file size) back through the system view. */
   function* writeBack(f: CFile, m: { addr: number; pages: number }): Generator<TrapRequest, void, number> {
     for (let i = 0; i < m.pages && i * PAGE_SIZE < f.size; i++) {
-      const s = yield* sys(SYS.lseek, [f.fd, i * PAGE_SIZE, SEEK.SET]);
-      if (s !== i * PAGE_SIZE) die('iago', `lseek on a cloaked file returned ${s}`);
-      const w = count(yield* sys(SYS.write, [f.fd, m.addr + i * PAGE_SIZE, PAGE_SIZE]), PAGE_SIZE, 'write (cloaked mmap)');
+      const fd = yield* seekPage(f, i, true);
+      const w = count(yield* sys(SYS.write, [fd, m.addr + i * PAGE_SIZE, PAGE_SIZE]), PAGE_SIZE, 'write (cloaked mmap)');
       if (w !== PAGE_SIZE) throw new TerraError('IO_ERROR', 'short write-back of a cloaked mapping');
       f.dirty = true;
     }
