@@ -108,21 +108,39 @@ export class Verifier {
 
   /** A fresh 32-byte nonce, valid for policy.nonceTtlSeconds of virtual time (platform CSPRNG when ctx.realRandomness). */
   issueNonce(): Uint8Array {
-    if (this.#nonces.size >= 4096) this.#purge();
     const n = this.ctx.realRandomness ? globalThis.crypto.getRandomValues(new Uint8Array(32)) : this.#rng.bytes(32);
-    this.#nonces.set(toHex(n), { expires: this.ctx.clock.now + this.#policy.nonceTtlSeconds * 1e9, consumed: false });
+    this.#remember(n);
     return n.slice();
   }
 
-  #purge(): void {
+  /**
+   * Records a nonce as issued now. The table is bounded: entries are kept in issue order, which is
+   * also expiry order (one TTL, a monotonic clock), so expired ones leave from the front, and at
+   * {@link MAX_NONCES} the oldest outstanding nonce is forgotten (its quote then fails closed with
+   * NONCE_UNKNOWN). Consumed nonces stay until they expire, so a replay reads NONCE_CONSUMED.
+   */
+  #remember(n: Uint8Array): void {
     const now = this.ctx.clock.now;
-    for (const [k, v] of this.#nonces) if (v.consumed || v.expires < now) this.#nonces.delete(k);
+    for (const [k, v] of this.#nonces) {
+      if (v.expires >= now && this.#nonces.size < MAX_NONCES) break;
+      this.#nonces.delete(k);
+    }
+    this.#nonces.set(toHex(n), { expires: now + this.#policy.nonceTtlSeconds * 1e9, consumed: false });
   }
 
-  /** Accepts an externally chosen nonce (e.g. one given on the command line) as issued now. */
+  /**
+   * Accepts an externally chosen nonce (e.g. one given on the command line) as issued now. A nonce
+   * this verifier still remembers (issued, registered or consumed) is refused with
+   * ATTESTATION_ERROR (check NONCE_CONSUMED, or NONCE_REUSED while outstanding): re-registering
+   * must neither re-arm a consumed nonce for a replayed quote nor extend a live one's life.
+   */
   registerNonce(nonce: Uint8Array): void {
     const n = checkBytes('nonce', nonce, { min: 8, max: 64 });
-    this.#nonces.set(toHex(n), { expires: this.ctx.clock.now + this.#policy.nonceTtlSeconds * 1e9, consumed: false });
+    const st = this.#nonces.get(toHex(n));
+    if (st && st.expires >= this.ctx.clock.now)
+      raise(this.ctx, attestationError(st.consumed ? 'NONCE_CONSUMED' : 'NONCE_REUSED', st.consumed ? 'the nonce was already used' : 'the nonce is already outstanding'));
+    this.#nonces.delete(toHex(n));
+    this.#remember(n);
   }
 
   /** Verifies a quote against `nonce` and the policy; never throws for bad evidence, returns the report. */
