@@ -8,6 +8,7 @@ export { FaultInjector, cborDecode, cborEncode } from './util.js';
 export {
   MEASUREMENT_EXT_OID,
   CERT_ROLES,
+  CA_PATH_LEN,
   SIM_EPOCH_MS,
   CERT_LIFETIME_YEARS,
   certValidity,
@@ -26,6 +27,7 @@ export {
   type CertTemplate,
   type ParsedCert,
   type CertValidity,
+  type CertKeyUsage,
 } from './x509.js';
 export { Manufacturer, NvStore, RootOfTrust, PCR_COUNT, BOOT_PCRS, defaultBootImages, type BootImages, type TvmmIdentity, type RootOfTrustOptions } from './root.js';
 export {

@@ -62,6 +62,14 @@ export interface VerifyOptions {
 
 const MAX_NONCES = 65_536;
 
+/** Why `c` may not issue a path with `below` CA certificates under it, or null when it may. */
+function caUsageProblem(c: ParsedCert, below: number): string | null {
+  if (!c.ca) return 'is not a CA certificate';
+  if (!c.keyUsage.keyCertSign) return 'lacks keyUsage keyCertSign';
+  if (c.pathLen !== null && below > c.pathLen) return `allows ${c.pathLen} CA certificates below it (pathLenConstraint), the path has ${below}`;
+  return null;
+}
+
 function timeOf(name: string, v: unknown): number {
   const t = v instanceof Date ? v.getTime() : v;
   if (typeof t !== 'number' || !Number.isFinite(t) || Math.abs(t) > 8.64e15) throw new ValidationRangeError(`${name} must be a valid Date or a finite number of ms since the Unix epoch`);
@@ -101,6 +109,11 @@ export class Verifier {
     if (opts.now !== undefined && typeof opts.now !== 'function') throw new ValidationTypeError('opts.now must be a function returning ms since the Unix epoch');
     this.#now = opts.now ?? (() => SIM_EPOCH_MS + Math.floor(ctx.clock.now / 1e6));
     this.#anchors = anchors.map((a) => parseCert(a));
+    // A pinned anchor must be a CA: pinning an end-entity certificate (say an ENDORSEd app key, whose
+    // private key a VM holds) would let that key's holder mint whole chains.
+    this.#anchors.forEach((a, i) => {
+      if (!a.ca || !a.keyUsage.keyCertSign) throw attestationError('UNTRUSTED_ROOT', `trust anchor ${i} is not a CA certificate (basicConstraints cA and keyUsage keyCertSign)`);
+    });
     this.#policy = parsePolicy(policy);
     this.#revoked = new Set(this.#policy.revokedKeys);
     this.#rng = ctx.rng.fork('verifier-nonces');
@@ -189,6 +202,11 @@ export class Verifier {
           if (!pol.algs.includes(c.alg) || !pol.algs.includes(c.sigAlg)) return ['CHAIN_INVALID', `certificate ${i} uses a disallowed algorithm`];
           if (c.ext.role !== ROLE_ORDER[i]) return ['CHAIN_INVALID', `certificate ${i} has role ${c.ext.role}, expected ${ROLE_ORDER[i] ?? 'none'}`];
           if (c.ca !== (i > 0)) return ['CHAIN_INVALID', `certificate ${i} has the wrong CA flag`];
+          // RFC 5280 §4.2.1.3/§4.2.1.9: an issuer must be allowed to sign certificates, and an end
+          // entity must not be; a CA may have at most pathLen CA certificates below it (here i - 1).
+          const usage = caUsageProblem(c, i - 1);
+          if (i > 0 && usage) return ['CHAIN_INVALID', `certificate ${i} (${c.ext.role}) ${usage}`];
+          if (i === 0 && (c.keyUsage.keyCertSign || !c.keyUsage.digitalSignature)) return ['CHAIN_INVALID', 'certificate 0 (the quote key) must have keyUsage digitalSignature and not keyCertSign'];
           const k = hex(p.sha256(c.publicKey));
           if (seen.has(k)) return ['CHAIN_INVALID', `certificate ${i} repeats a key`];
           seen.add(k);
@@ -208,7 +226,10 @@ export class Verifier {
         for (const a of this.#anchors) {
           if (a.subjectCN !== top.issuerCN || top.sigAlg !== a.alg) continue;
           if (this.#revoked.has(hex(p.sha256(a.publicKey)))) return ['CHAIN_INVALID', 'the trust anchor key is revoked'];
-          if (verifySig(a.alg, a.publicKey, top.tbs, top.signature)) return validAt(a);
+          if (verifySig(a.alg, a.publicKey, top.tbs, top.signature)) {
+            const usage = caUsageProblem(a, certs.length - 1);
+            return usage ? ['CHAIN_INVALID', `the trust anchor ${usage}`] : validAt(a);
+          }
         }
         return ['UNTRUSTED_ROOT', 'the device certificate is not issued by a pinned trust anchor'];
       }],

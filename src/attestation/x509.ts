@@ -131,6 +131,20 @@ export interface CertTemplate {
   readonly ca: boolean;
   /** Validity window (default: {@link certValidity}(ext.role) — issued at virtual time 0). */
   readonly validity?: CertValidity;
+  /** basicConstraints pathLenConstraint of a CA certificate (default: {@link CA_PATH_LEN} of its role; none for other roles). */
+  readonly pathLen?: number;
+}
+
+/**
+ * pathLenConstraint of each CA role (RFC 5280 §4.2.1.9): how many CA certificates may follow it
+ * down the path. The TVMM's 0 means it certifies only end entities (VM and app keys).
+ */
+export const CA_PATH_LEN: Readonly<Partial<Record<CertRole, number>>> = { manufacturer: 4, device: 3, firmware: 2, bootloader: 1, tvmm: 0 };
+
+/** The keyUsage bits terracloak's profile uses (RFC 5280 §4.2.1.3). */
+export interface CertKeyUsage {
+  readonly digitalSignature: boolean;
+  readonly keyCertSign: boolean;
 }
 
 /** A parsed certificate (fields copied out of the DER). */
@@ -144,6 +158,10 @@ export interface ParsedCert {
   readonly sigAlg: SigAlg;
   readonly signature: Uint8Array;
   readonly ca: boolean;
+  /** basicConstraints pathLenConstraint, or null when absent. */
+  readonly pathLen: number | null;
+  /** keyUsage (the extension is required by the profile). */
+  readonly keyUsage: CertKeyUsage;
   readonly ext: MeasurementExt;
   /** Start of the validity window, ms since the Unix epoch (UTC). */
   readonly notBefore: number;
@@ -328,10 +346,12 @@ export function issueCert(provider: CryptoProvider, issuer: KeyPair, t: CertTemp
   checkInt('ext.svn', t.ext.svn, 0, 0x7fffffff);
   checkBytes('ext.appData', t.ext.appData, { max: 1024 });
   const validity = t.validity === undefined ? certValidity(t.ext.role) : checkValidity(t.validity);
+  const pathLen = t.pathLen !== undefined ? checkInt('pathLen', t.pathLen, 0, 16) : t.ca ? CA_PATH_LEN[t.ext.role] : undefined;
+  if (pathLen !== undefined && !t.ca) throw new ValidationRangeError('pathLen needs a CA certificate');
   const serial = provider.sha256(concat([t.subjectKey.publicKey, new TextEncoder().encode(t.subjectCN + '|' + t.issuerCN)])).slice(0, 16);
   serial[0] = (serial[0] & 0x7f) | 0x01;
   const exts = new Extensions([
-    new Extension({ extnID: id_ce_basicConstraints, critical: true, extnValue: new OctetString(AsnConvert.serialize(new BasicConstraints({ cA: t.ca }))) }),
+    new Extension({ extnID: id_ce_basicConstraints, critical: true, extnValue: new OctetString(AsnConvert.serialize(new BasicConstraints(pathLen === undefined ? { cA: t.ca } : { cA: true, pathLenConstraint: pathLen }))) }),
     new Extension({
       extnID: id_ce_keyUsage,
       critical: true,
@@ -479,10 +499,16 @@ export function parseCert(derIn: Uint8Array): ParsedCert {
   if (inner.end !== extsT.body.length) bad('trailing bytes after extensions');
   let ext: MeasurementExt | undefined;
   let ca: boolean | undefined;
-  let ku = false;
+  let pathLen: number | null = null;
+  let keyUsage: CertKeyUsage | undefined;
+  const seen = new Set<string>();
   for (const e of seq(inner, 'extensions')) {
     const f = seq(e, 'extension');
     if (f.length < 2 || f.length > 3 || f[0].tag !== 0x06) bad('bad extension');
+    // RFC 5280 §4.2: at most one instance of any extension, known or not.
+    const oid = Array.from(f[0].body, (x) => x.toString(16).padStart(2, '0')).join('');
+    if (seen.has(oid)) bad('duplicate extension');
+    seen.add(oid);
     let critical = false;
     if (f.length === 3) {
       if (f[1].tag !== 0x01 || f[1].body.length !== 1 || f[1].body[0] !== 0xff) bad('bad critical flag (DER omits FALSE)');
@@ -491,27 +517,35 @@ export function parseCert(derIn: Uint8Array): ParsedCert {
     const val = f[f.length - 1];
     if (val.tag !== 0x04) bad('extension value is not an OCTET STRING');
     if (isOid(f[0], OIDB.measurement)) {
-      if (ext) bad('duplicate measurement extension');
       ext = decodeExt(val.body);
     } else if (isOid(f[0], OIDB.basicConstraints)) {
-      if (ca !== undefined) bad('duplicate basicConstraints');
       const bc = readTlv(val.body, 0, W);
       if (bc.end !== val.body.length) bad('bad basicConstraints');
       const bf = seq(bc, 'basicConstraints');
+      const isTrue = (t: Tlv) => t.tag === 0x01 && t.body.length === 1 && t.body[0] === 0xff;
       if (bf.length === 0) ca = false;
-      else if (bf.length === 1 && bf[0].tag === 0x01 && bf[0].body.length === 1 && bf[0].body[0] === 0xff) ca = true;
-      else bad('unsupported basicConstraints');
+      else if (bf.length === 1 && isTrue(bf[0])) ca = true;
+      else if (bf.length === 2 && isTrue(bf[0]) && bf[1].tag === 0x02 && bf[1].body.length === 1 && bf[1].body[0] < 0x80) {
+        ca = true;
+        pathLen = bf[1].body[0];
+      } else bad('unsupported basicConstraints');
     } else if (isOid(f[0], OIDB.keyUsage)) {
-      if (ku) bad('duplicate keyUsage');
-      ku = true;
+      // KeyUsage ::= BIT STRING, DER: no trailing zero bits (the unused-bit count must match the last set bit).
+      const ku = readTlv(val.body, 0, W);
+      if (ku.tag !== 0x03 || ku.end !== val.body.length || ku.body.length < 2 || ku.body.length > 3 || ku.body[0] > 7) bad('bad keyUsage');
+      const last = ku.body[ku.body.length - 1];
+      const unused = ku.body[0];
+      if (last === 0 || (last & ((1 << unused) - 1)) !== 0 || (last & (1 << unused)) === 0) bad('keyUsage is not DER (trailing zero bits)');
+      keyUsage = { digitalSignature: (ku.body[1] & 0x80) !== 0, keyCertSign: (ku.body[1] & 0x04) !== 0 };
     } else if (critical) bad('unknown critical extension');
   }
   if (!ext) return bad('missing measurement extension');
   if (ca === undefined) return bad('missing basicConstraints');
+  if (!keyUsage) return bad('missing keyUsage');
   if (sigT.tag !== 0x03 || sigT.body.length < 2 || sigT.body[0] !== 0) bad('bad signature BIT STRING');
   const sigBytes = sigT.body.subarray(1);
   const signature = sigAlg === 'ed25519' ? (sigBytes.length === 64 ? sigBytes.slice() : bad('bad Ed25519 signature length')) : derToP1363(sigBytes);
-  return { der, tbs: tbsT.all.slice(), subjectCN, issuerCN, alg, publicKey: pk, sigAlg, signature, ca, ext, notBefore, notAfter };
+  return { der, tbs: tbsT.all.slice(), subjectCN, issuerCN, alg, publicKey: pk, sigAlg, signature, ca, pathLen, keyUsage, ext, notBefore, notAfter };
 }
 
 /** The slower cross-check parser (@peculiar/asn1-x509): true when the library parses `der` and re-serialises it byte for byte. */
