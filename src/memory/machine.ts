@@ -5,7 +5,8 @@
  * owner); there is no object per page. A frame is zeroed when it is freed (scrubbing, threat
  * ISO-02), so a reused frame is always zero.
  */
-import { checkInt, InvariantError, PAGE_SHIFT, PAGE_SIZE, TerraError, type Mpn } from '../sim/index.js';
+import { checkBool, checkInt, checkObject, InvariantError, PAGE_SHIFT, PAGE_SIZE, TerraError, type Mpn } from '../sim/index.js';
+import { createFrameKernel, type FrameKernel } from './hash.js';
 
 /** Frames per slab (16 MiB slabs). */
 export const SLAB_FRAMES = 4096;
@@ -28,6 +29,11 @@ export const FrameFlag = {
   CLOAKED: 4,
   /** Pinned (not swappable, e.g. a page-table page being walked or DMA target). */
   PINNED: 8,
+  /**
+   * The frame's bytes are proven all-zero (a full compare against an all-zero page just before it is
+   * freed), so freeing it skips the scrub. Set only by the sharing engine on a merge's duplicate.
+   */
+  ZEROED: 16,
 } as const;
 
 /** Counters. */
@@ -64,10 +70,24 @@ export class MachineMemory {
   #frees = 0;
   #zeroed = 0;
 
-  /** Creates `frames` machine frames (RangeError unless 1 ≤ frames ≤ 2^26, i.e. 256 GiB). */
-  constructor(frames: number) {
+  /**
+   * The page kernel over these frames (WebAssembly SIMD hash and compare reading frames in place),
+   * or null: then the frames live in plain `ArrayBuffer` slabs and content-based sharing copies
+   * each page into a small kernel before hashing it.
+   */
+  readonly kernel: FrameKernel | null;
+
+  /**
+   * Creates `frames` machine frames (RangeError unless 1 ≤ frames ≤ 2^26, i.e. 256 GiB). Machines
+   * up to 4 GiB keep their frames in one reserved (not committed) WebAssembly linear memory shared
+   * with the page kernel; `{ pageKernel: false }` asks for plain slabs.
+   */
+  constructor(frames: number, opts: { pageKernel?: boolean } = {}) {
     checkInt('frames', frames, 1, 2 ** 26);
+    checkObject('options', opts);
+    const useKernel = opts.pageKernel === undefined ? true : checkBool('pageKernel', opts.pageKernel);
     this.frames = frames;
+    this.kernel = useKernel ? createFrameKernel(frames) : null;
     this.refcount = new Uint32Array(frames);
     this.flags = new Uint8Array(frames);
     this.owner = new Uint16Array(frames).fill(OWNER_NONE);
@@ -99,10 +119,12 @@ export class MachineMemory {
     const s = m >>> SLAB_SHIFT;
     if (this.slabs[s] === undefined) {
       const n = Math.min(SLAB_FRAMES, this.frames - s * SLAB_FRAMES);
-      const buf = new ArrayBuffer(n * PAGE_SIZE);
-      this.slabs[s] = new Uint8Array(buf);
-      this.slabs32[s] = new Uint32Array(buf);
-      this.slabsI32[s] = new Int32Array(buf);
+      // A slab is a view of the kernel's linear memory (frame m at byte m·4096), or its own buffer.
+      const buf = this.kernel ? this.kernel.buffer : new ArrayBuffer(n * PAGE_SIZE);
+      const at = this.kernel ? s * SLAB_FRAMES * PAGE_SIZE : 0;
+      this.slabs[s] = new Uint8Array(buf, at, n * PAGE_SIZE);
+      this.slabs32[s] = new Uint32Array(buf, at, n * PAGE_SIZE / 4);
+      this.slabsI32[s] = new Int32Array(buf, at, n * PAGE_SIZE / 4);
     }
     if (this.flags[m] !== 0) throw new InvariantError(`frame ${m} on the free list is in use`);
     this.flags[m] = FrameFlag.USED;
@@ -128,8 +150,10 @@ export class MachineMemory {
   }
 
   #release(m: number): void {
-    const w = (m & SLAB_MASK) << (PAGE_SHIFT - 2);
-    this.slabs32[m >>> SLAB_SHIFT]!.fill(0, w, w + PAGE_SIZE / 4);
+    if (!(this.flags[m] & FrameFlag.ZEROED)) {
+      const w = (m & SLAB_MASK) << (PAGE_SHIFT - 2);
+      this.slabs32[m >>> SLAB_SHIFT]!.fill(0, w, w + PAGE_SIZE / 4);
+    }
     this.#zeroed++;
     this.flags[m] = 0;
     this.owner[m] = OWNER_NONE;

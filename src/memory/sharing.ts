@@ -29,7 +29,8 @@ import { checkBool, checkInt, checkObject, checkString, checkFunction } from '..
 import { FrameFlag, OWNER_NONE, SLAB_SHIFT, MachineMemory } from './machine.js';
 import type { MemoryManager } from './manager.js';
 import { PageState, type Pmap } from './pmap.js';
-import { hashPage, pagesEqual, type Hash64, type PageHasher } from './hash.js';
+import { HashIndex } from './hash-index.js';
+import { createPageKernel, hashPage, hashPageJs, pagesEqual, type FrameKernel, type Hash64, type PageHasher, type PageKernel } from './hash.js';
 
 const KIND_NONE = 0;
 const KIND_HINT = 1;
@@ -100,7 +101,7 @@ export class PageSharing {
   readonly #salt: Uint32Array;
   readonly #backVm: Uint16Array;
   readonly #backG: Uint32Array;
-  readonly #table = new Map<number, number>();
+  readonly #table = new HashIndex();
   readonly #vmSalt = new Map<number, number>();
   readonly #domains = new Map<string, number>();
   readonly #disabled = new Set<number>();
@@ -108,6 +109,13 @@ export class PageSharing {
   readonly #system: number;
   readonly #hashCost: number;
   readonly #h: Hash64 = { lo: 0, hi: 0 };
+  readonly #h2: Hash64 = { lo: 0, hi: 0 };
+  /** Salt → hash of the all-zero page (lo, hi), to recognise a merged duplicate that is all zero. */
+  readonly #zeroHash = new Map<number, Hash64>();
+  /** The page kernel (WebAssembly SIMD or JS) when the default hasher is in use; else null. */
+  readonly #k: PageKernel | null;
+  /** The machine's in-place page kernel when the default hasher is in use; else null. */
+  readonly #fk: FrameKernel | null;
   #scannedSinceFull = 0;
   /** Scanner PRNG state (mulberry32, seeded from the SeededRng; see {@link PageSharing.scan}). */
   #x: number;
@@ -123,6 +131,10 @@ export class PageSharing {
     this.#perVm = opts.perVmPagesPerScan === undefined ? 4096 : checkInt('perVmPagesPerScan', opts.perVmPagesPerScan, 1);
     this.#system = opts.systemPagesPerScan === undefined ? 16384 : checkInt('systemPagesPerScan', opts.systemPagesPerScan, 1);
     this.#hasher = opts.hasher === undefined ? hashPage : (checkFunction('hasher', opts.hasher) as PageHasher);
+    // The default hasher runs in the page kernel: in place on the frames when the machine has one,
+    // else on copies in a small kernel of its own; an injected hasher runs on the slabs in JS.
+    this.#fk = this.#hasher === hashPage ? this.#m.kernel : null;
+    this.#k = this.#hasher === hashPage && this.#fk === null ? createPageKernel() : null;
     this.#hashCost = opts.hashCostNs === undefined ? mm.ctx.costs.sharingHash : checkInt('hashCostNs', opts.hashCostNs, 0);
     this.#x = rng.u32() | 0;
     const n = this.#m.frames;
@@ -253,21 +265,20 @@ export class PageSharing {
       this.#s.ineligible++;
       return 'ineligible';
     }
-    const words = this.#m.slabsI32[mb >>> SLAB_SHIFT]!;
-    const off = MachineMemory.offsetInSlab(mb) >>> 2;
-    // The default hasher is called directly so V8 can inline it on the hot path.
-    const h = this.#hasher === hashPage ? hashPage(words, off, salt, this.#h) : this.#hasher(words, off, salt, this.#h);
+    const h = this.#hashFrame(mb, 0, salt, this.#h);
     this.#s.scanCpuNs += this.#hashCost;
     const lo = h.lo >>> 0, hi = h.hi >>> 0;
     const key = keyOf(lo, hi);
     const e = this.#table.get(key);
-    if (e === undefined) return this.#insertHint(key, mb, lo, hi, salt, vm, g);
+    if (e < 0) return this.#insertHint(key, mb, lo, hi, salt, vm, g);
     const kind = this.#kind[e];
     const fl = this.#m.flags[e];
     const valid = this.#hLo[e] === lo && this.#hHi[e] === hi && this.#salt[e] === salt && (fl & FrameFlag.USED) !== 0;
     if (kind === KIND_SHARED && valid && fl & FrameFlag.SHARED) {
       if (e === mb) return 'merged';
+      this.#k?.load(1, this.#m.slabsI32[e >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(e) >>> 2);
       if (!this.#compare(e, mb)) return this.#falseMatch();
+      this.#markIfZero(mb, lo, hi, salt);
       this.#m.incRef(e as Mpn);
       this.#mm.remap(vm, g, e as Mpn, true);
       this.#merged(vm);
@@ -278,9 +289,7 @@ export class PageSharing {
       const ok = this.#mm.hasVm(a) && ga < this.#mm.pmap(a).pages && this.#mm.pmap(a).mpn[ga] === e && this.isEligible(a, ga) && this.saltOf(a) === salt;
       if (ok) {
         // Rehash the hint page: if it changed, the hint is stale.
-        const w2 = this.#m.slabsI32[e >>> SLAB_SHIFT]!;
-        const h2 = this.#hasher(w2, MachineMemory.offsetInSlab(e) >>> 2, salt, { lo: 0, hi: 0 });
-        this.#s.scanCpuNs += this.#hashCost;
+        const h2 = this.#hashFrame(e, 1, salt, this.#h2);
         if (h2.lo >>> 0 === lo && h2.hi >>> 0 === hi) {
           if (!this.#compare(e, mb)) return this.#falseMatch();
           // Both PPNs become COW on one frame; the hint is upgraded; the duplicate frame is freed.
@@ -288,6 +297,7 @@ export class PageSharing {
           this.#m.owner[e] = OWNER_NONE;
           this.#mm.remap(a, ga, e as Mpn, true);
           this.#mm.faultInjector?.('merge.afterFirst');
+          this.#markIfZero(mb, lo, hi, salt);
           this.#m.incRef(e as Mpn);
           this.#mm.remap(vm, g, e as Mpn, true);
           this.#mm.faultInjector?.('merge.afterFree');
@@ -306,10 +316,41 @@ export class PageSharing {
     return 'stale-hint';
   }
 
+  /**
+   * Hashes frame `m` (the candidate in `slot` 0, the table's frame in slot 1: with the copying
+   * kernel, each frame crosses into it once and is compared from there).
+   */
+  #hashFrame(m: number, slot: 0 | 1, salt: number, out: Hash64): Hash64 {
+    this.#s.scanCpuNs += this.#hashCost;
+    if (this.#fk !== null) return this.#fk.hashFrame(m, salt, out);
+    const words = this.#m.slabsI32[m >>> SLAB_SHIFT]!;
+    const off = MachineMemory.offsetInSlab(m) >>> 2;
+    const k = this.#k;
+    if (k === null) return this.#hasher(words, off, salt, out);
+    k.load(slot, words, off);
+    return k.hash(slot, salt, out);
+  }
+
+  /** Full compare of frames `a` and `b` (with the copying kernel: of slots 1 and 0, loaded from them). */
   #compare(a: number, b: number): boolean {
     this.#s.byteCompares++;
     this.#s.scanCpuNs += this.#hashCost;
+    if (this.#fk !== null) return this.#fk.framesEqual(a, b);
+    if (this.#k !== null) return this.#k.equal();
     return pagesEqual(this.#m.slabsI32[a >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(a) >>> 2, this.#m.slabsI32[b >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(b) >>> 2);
+  }
+
+  /**
+   * Marks the merge's duplicate frame `m` (loaded in kernel slot 0) ZEROED when it is all zero, so
+   * freeing it skips the scrub. Only pages whose hash is the all-zero page's are checked, and the
+   * check is a full compare with a zero page (a forged zero-hash page, threat MEM-04, is caught).
+   */
+  #markIfZero(m: number, lo: number, hi: number, salt: number): void {
+    if (this.#fk === null && this.#k === null) return;
+    let z = this.#zeroHash.get(salt);
+    if (z === undefined) this.#zeroHash.set(salt, (z = hashPageJs(new Int32Array(1024), 0, salt, { lo: 0, hi: 0 })));
+    if (z.lo !== lo || z.hi !== hi) return;
+    if (this.#fk !== null ? this.#fk.frameIsZero(m) : this.#k!.isZero(0)) this.#m.flags[m] |= FrameFlag.ZEROED;
   }
 
   #falseMatch(): ShareOutcome {
@@ -335,9 +376,7 @@ export class PageSharing {
   }
 
   #purge(): void {
-    for (const [k, m] of this.#table) {
-      if (!(this.#m.flags[m] & FrameFlag.USED) || keyOf(this.#hLo[m], this.#hHi[m]) !== k || this.#kind[m] === KIND_NONE) this.#table.delete(k);
-    }
+    this.#table.deleteWhere((k, m) => !(this.#m.flags[m] & FrameFlag.USED) || keyOf(this.#hLo[m], this.#hHi[m]) !== k || this.#kind[m] === KIND_NONE);
   }
 
   #onCowBreak(vm: VmId, _g: Gppn, oldM: Mpn, newM: Mpn): void {
@@ -405,18 +444,18 @@ export class PageSharing {
       sharedPpns: refs,
       zeroPpns: zero,
       tableEntries: this.#table.size,
-      metadataBytes: this.#m.frames * 19 + this.#table.size * 32,
-      general_profit: (refs - shared) * 4096 - (this.#m.frames * 19 + this.#table.size * 32),
+      metadataBytes: this.#m.frames * 19 + this.#table.bytes,
+      general_profit: (refs - shared) * 4096 - (this.#m.frames * 19 + this.#table.bytes),
       ...this.#s,
     };
   }
 }
 
 /**
- * The table key: 30 bits of the hash, so keys stay V8 small integers (fast Map hashing). Entries
- * still record all 64 bits and every lookup compares them: two hashes that differ but share a key
- * make the older entry look stale, and it is replaced (a lost hint, never a wrong merge).
+ * The table key: the low 32 bits of the hash. Entries still record all 64 bits and every lookup
+ * compares them: two hashes that differ but share a key make the older entry look stale, and it is
+ * replaced (a lost hint, never a wrong merge).
  */
 function keyOf(lo: number, _hi: number): number {
-  return lo & 0x3fffffff;
+  return lo | 0;
 }
