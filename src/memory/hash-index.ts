@@ -9,16 +9,15 @@ const EMPTY = -1;
 
 /** Key → frame index (one entry per key). */
 export class HashIndex {
-  #keys: Int32Array;
-  #vals: Int32Array;
+  /** Slot i at [2i] (key) and [2i + 1] (value, or -1 when empty): one cache line per probe. */
+  #t: Int32Array;
   #mask: number;
   #size = 0;
 
   constructor(initialCapacity = 1024) {
     let cap = 16;
     while (cap < initialCapacity) cap *= 2;
-    this.#keys = new Int32Array(cap);
-    this.#vals = new Int32Array(cap).fill(EMPTY);
+    this.#t = new Int32Array(2 * cap).fill(EMPTY);
     this.#mask = cap - 1;
   }
 
@@ -29,7 +28,7 @@ export class HashIndex {
 
   /** Bytes of the two slot arrays. */
   get bytes(): number {
-    return this.#keys.byteLength + this.#vals.byteLength;
+    return this.#t.byteLength;
   }
 
   #slot(key: number): number {
@@ -43,28 +42,28 @@ export class HashIndex {
   /** The frame stored under `key`, or -1. */
   get(key: number): number {
     key |= 0;
-    const keys = this.#keys, vals = this.#vals, mask = this.#mask;
+    const t = this.#t, mask = this.#mask;
     for (let j = this.#slot(key); ; j = (j + 1) & mask) {
-      const v = vals[j];
+      const v = t[2 * j + 1];
       if (v === EMPTY) return EMPTY;
-      if (keys[j] === key) return v;
+      if (t[2 * j] === key) return v;
     }
   }
 
   /** Stores `val` (≥ 0) under `key`, replacing any entry with that key. */
   set(key: number, val: number): void {
     key |= 0;
-    if (2 * (this.#size + 1) > this.#keys.length) this.#grow();
-    const keys = this.#keys, vals = this.#vals, mask = this.#mask;
+    if (4 * (this.#size + 1) > this.#t.length) this.#grow();
+    const t = this.#t, mask = this.#mask;
     for (let j = this.#slot(key); ; j = (j + 1) & mask) {
-      if (vals[j] === EMPTY) {
-        keys[j] = key;
-        vals[j] = val;
+      if (t[2 * j + 1] === EMPTY) {
+        t[2 * j] = key;
+        t[2 * j + 1] = val;
         this.#size++;
         return;
       }
-      if (keys[j] === key) {
-        vals[j] = val;
+      if (t[2 * j] === key) {
+        t[2 * j + 1] = val;
         return;
       }
     }
@@ -73,25 +72,25 @@ export class HashIndex {
   /** Removes the entry under `key`; returns whether there was one. */
   delete(key: number): boolean {
     key |= 0;
-    const keys = this.#keys, vals = this.#vals, mask = this.#mask;
+    const t = this.#t, mask = this.#mask;
     let j = this.#slot(key);
     for (; ; j = (j + 1) & mask) {
-      if (vals[j] === EMPTY) return false;
-      if (keys[j] === key) break;
+      if (t[2 * j + 1] === EMPTY) return false;
+      if (t[2 * j] === key) break;
     }
     // Backward-shift deletion: move later entries of the probe run into the hole when their home
     // slot does not lie cyclically in (hole, current].
     let hole = j;
-    for (let k = (j + 1) & mask; vals[k] !== EMPTY; k = (k + 1) & mask) {
-      const home = this.#slot(keys[k]);
+    for (let k = (j + 1) & mask; t[2 * k + 1] !== EMPTY; k = (k + 1) & mask) {
+      const home = this.#slot(t[2 * k]);
       const inRange = hole <= k ? home > hole && home <= k : home > hole || home <= k;
       if (!inRange) {
-        keys[hole] = keys[k];
-        vals[hole] = vals[k];
+        t[2 * hole] = t[2 * k];
+        t[2 * hole + 1] = t[2 * k + 1];
         hole = k;
       }
     }
-    vals[hole] = EMPTY;
+    t[2 * hole + 1] = EMPTY;
     this.#size--;
     return true;
   }
@@ -99,19 +98,18 @@ export class HashIndex {
   /** Removes every entry for which `drop(key, val)` is true. */
   deleteWhere(drop: (key: number, val: number) => boolean): void {
     const keep: number[] = [];
-    const keys = this.#keys, vals = this.#vals;
-    for (let j = 0; j < keys.length; j++) if (vals[j] !== EMPTY && !drop(keys[j], vals[j])) keep.push(keys[j], vals[j]);
-    vals.fill(EMPTY);
+    const t = this.#t;
+    for (let j = 0; j < t.length; j += 2) if (t[j + 1] !== EMPTY && !drop(t[j], t[j + 1])) keep.push(t[j], t[j + 1]);
+    t.fill(EMPTY);
     this.#size = 0;
     for (let i = 0; i < keep.length; i += 2) this.set(keep[i], keep[i + 1]);
   }
 
   #grow(): void {
-    const oldK = this.#keys, oldV = this.#vals;
-    this.#keys = new Int32Array(oldK.length * 2);
-    this.#vals = new Int32Array(oldK.length * 2).fill(EMPTY);
-    this.#mask = oldK.length * 2 - 1;
+    const old = this.#t;
+    this.#t = new Int32Array(old.length * 2).fill(EMPTY);
+    this.#mask = old.length - 1;
     this.#size = 0;
-    for (let j = 0; j < oldK.length; j++) if (oldV[j] !== EMPTY) this.set(oldK[j], oldV[j]);
+    for (let j = 0; j < old.length; j += 2) if (old[j + 1] !== EMPTY) this.set(old[j], old[j + 1]);
   }
 }

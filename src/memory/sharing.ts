@@ -96,11 +96,12 @@ export class PageSharing {
   readonly #rng: SeededRng;
   readonly #hasher: PageHasher;
   readonly #kind: Uint8Array;
-  readonly #hLo: Uint32Array;
-  readonly #hHi: Uint32Array;
-  readonly #salt: Uint32Array;
+  /**
+   * Per-frame table entry, four int32 per frame so one cache line serves a lookup: [hash lo, hash
+   * hi, salt, back-reference GPPN] (hash halves stored as int32: compare with `| 0`).
+   */
+  readonly #ent: Int32Array;
   readonly #backVm: Uint16Array;
-  readonly #backG: Uint32Array;
   readonly #table = new HashIndex();
   readonly #vmSalt = new Map<number, number>();
   readonly #domains = new Map<string, number>();
@@ -139,11 +140,8 @@ export class PageSharing {
     this.#x = rng.u32() | 0;
     const n = this.#m.frames;
     this.#kind = new Uint8Array(n);
-    this.#hLo = new Uint32Array(n);
-    this.#hHi = new Uint32Array(n);
-    this.#salt = new Uint32Array(n);
+    this.#ent = new Int32Array(n * 4);
     this.#backVm = new Uint16Array(n);
-    this.#backG = new Uint32Array(n);
     const prev = mm.onCowBreak;
     mm.onCowBreak = (vm, g, oldM, newM) => {
       prev?.(vm, g, oldM, newM);
@@ -273,7 +271,8 @@ export class PageSharing {
     if (e < 0) return this.#insertHint(key, mb, lo, hi, salt, vm, g);
     const kind = this.#kind[e];
     const fl = this.#m.flags[e];
-    const valid = this.#hLo[e] === lo && this.#hHi[e] === hi && this.#salt[e] === salt && (fl & FrameFlag.USED) !== 0;
+    const en = this.#ent, eo = e << 2;
+    const valid = en[eo] === (lo | 0) && en[eo + 1] === (hi | 0) && en[eo + 2] === (salt | 0) && (fl & FrameFlag.USED) !== 0;
     if (kind === KIND_SHARED && valid && fl & FrameFlag.SHARED) {
       if (e === mb) return 'merged';
       this.#k?.load(1, this.#m.slabsI32[e >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(e) >>> 2);
@@ -285,7 +284,7 @@ export class PageSharing {
       return 'merged';
     }
     if (kind === KIND_HINT && valid && e !== mb) {
-      const a = this.#backVm[e] as VmId, ga = this.#backG[e] as Gppn;
+      const a = this.#backVm[e] as VmId, ga = en[eo + 3] as Gppn;
       const ok = this.#mm.hasVm(a) && ga < this.#mm.pmap(a).pages && this.#mm.pmap(a).mpn[ga] === e && this.isEligible(a, ga) && this.saltOf(a) === salt;
       if (ok) {
         // Rehash the hint page: if it changed, the hint is stale.
@@ -367,16 +366,17 @@ export class PageSharing {
     if (this.#table.size >= 2 * this.#m.frames) this.#purge();
     this.#table.set(key, m);
     this.#kind[m] = KIND_HINT;
-    this.#hLo[m] = lo;
-    this.#hHi[m] = hi;
-    this.#salt[m] = salt;
+    const en = this.#ent, o = m << 2;
+    en[o] = lo;
+    en[o + 1] = hi;
+    en[o + 2] = salt;
+    en[o + 3] = g;
     this.#backVm[m] = vm;
-    this.#backG[m] = g;
     return 'hint';
   }
 
   #purge(): void {
-    this.#table.deleteWhere((k, m) => !(this.#m.flags[m] & FrameFlag.USED) || keyOf(this.#hLo[m], this.#hHi[m]) !== k || this.#kind[m] === KIND_NONE);
+    this.#table.deleteWhere((k, m) => !(this.#m.flags[m] & FrameFlag.USED) || keyOf(this.#ent[m << 2], 0) !== k || this.#kind[m] === KIND_NONE);
   }
 
   #onCowBreak(vm: VmId, _g: Gppn, oldM: Mpn, newM: Mpn): void {
@@ -384,7 +384,7 @@ export class PageSharing {
     this.#vmStat(vm).cowBreaks++;
     if (oldM === newM && this.#kind[oldM] === KIND_SHARED) {
       // The last sharer took the frame back privately: it leaves the table.
-      const k = keyOf(this.#hLo[oldM], this.#hHi[oldM]);
+      const k = keyOf(this.#ent[oldM << 2], 0);
       if (this.#table.get(k) === oldM) this.#table.delete(k);
       this.#kind[oldM] = KIND_NONE;
     }
@@ -399,8 +399,8 @@ export class PageSharing {
     const h: Hash64 = { lo: 0, hi: 0 };
     for (let f = 0; f < this.#m.frames; f++) {
       if (this.#kind[f] !== KIND_SHARED || !(this.#m.flags[f] & FrameFlag.SHARED)) continue;
-      this.#hasher(this.#m.slabsI32[f >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(f) >>> 2, this.#salt[f], h);
-      if (h.lo >>> 0 !== this.#hLo[f] || h.hi >>> 0 !== this.#hHi[f]) bad.push(f);
+      this.#hasher(this.#m.slabsI32[f >>> SLAB_SHIFT]!, MachineMemory.offsetInSlab(f) >>> 2, this.#ent[(f << 2) + 2], h);
+      if ((h.lo | 0) !== this.#ent[f << 2] || (h.hi | 0) !== this.#ent[(f << 2) + 1]) bad.push(f);
     }
     return bad;
   }
@@ -408,7 +408,7 @@ export class PageSharing {
   /** True when frame `f` is indexed in the table (hint or shared) — for P6 inspection. */
   isIndexed(f: Mpn): boolean {
     if (f < 0 || f >= this.#m.frames || this.#kind[f] === KIND_NONE) return false;
-    return this.#table.get(keyOf(this.#hLo[f], this.#hHi[f])) === f;
+    return this.#table.get(keyOf(this.#ent[f << 2], 0)) === f;
   }
 
   /** Per-VM counters: scanned, merged, COW breaks, and its GPPNs on shared frames. */
