@@ -31,9 +31,9 @@ describe('quote and verify', () => {
     expect(toHex(parseCert(d.chain[0]).ext.measurement)).toBe(toHex(d.claims.measurements.vm));
   });
 
-  it('fails closed: an empty allow list allows nothing', () => {
+  it('fails closed: a VM not in allow.vm is refused (an empty list is refused at load: policy-edges.test.ts)', () => {
     const { host, policy } = setup();
-    const v = new Verifier(createSimContext({ seed: 3 }), P, [host.rot.manufacturer.certDer], { ...policy, allow: { ...policy.allow, vm: [] } });
+    const v = new Verifier(createSimContext({ seed: 3 }), P, [host.rot.manufacturer.certDer], { ...policy, allow: { ...policy.allow, vm: ['ab'.repeat(32)] } });
     const n = v.issueNonce();
     const r = v.verify(host.service.quote(1, n), n);
     expect(r.failed).toMatchObject({ name: 'vm', code: 'MEASUREMENT_MISMATCH' });
