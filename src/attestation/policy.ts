@@ -24,6 +24,8 @@ export const PolicySchema = z
         bootloader: bootList,
         tvmm: bootList,
         vm: z.array(measurement).max(4096),
+        /** Secondary attested disks a VM may carry (absent = none): every secondary identity in a quote must be listed or vouched for. */
+        secondary: z.array(measurement).max(4096).optional(),
       })
       .strict(),
     minTvmmSvn: z.number().int().min(0).max(0x7fffffff),

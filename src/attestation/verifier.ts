@@ -273,9 +273,13 @@ export class Verifier {
       }],
       ['vm', () => {
         const m = q!.claims.measurements.vm;
-        if (pol.allow.vm.includes(hex(m))) return null;
-        for (const s of statements) if (this.#vendorVouches(s, m, () => sigs++)) return null;
-        return ['MEASUREMENT_MISMATCH', 'VM identity is neither in allow.vm nor vouched for by a pinned vendor'];
+        const vouched = (x: Uint8Array) => statements.some((s) => this.#vendorVouches(s, x, () => sigs++));
+        if (!pol.allow.vm.includes(hex(m)) && !vouched(m)) return ['MEASUREMENT_MISMATCH', 'VM identity is neither in allow.vm nor vouched for by a pinned vendor'];
+        // Secondary attested disks are part of what runs: each must be allowed too (fail-closed).
+        const sec = q!.claims.measurements.secondary;
+        for (let i = 0; i < sec.length; i++)
+          if (!(pol.allow.secondary ?? []).includes(hex(sec[i])) && !vouched(sec[i])) return ['MEASUREMENT_MISMATCH', `secondary identity ${i} (${hex(sec[i]).slice(0, 16)}…) is neither in allow.secondary nor vouched for by a pinned vendor`];
+        return null;
       }],
       ['mode', () => {
         if (pol.requireClosedBox && q!.claims.mode !== 'closed') return ['MODE_MISMATCH', 'policy requires a closed-box VM'];

@@ -62,10 +62,15 @@ describe('identities and sealing policies', () => {
     const main = sampleImage('tap', 9000), extra = sampleImage('firewall-rules', 5000, 4);
     const id = host.service.registerVm(1, { image: main, mode: 'closed', secondary: [extra] });
     expect(id.secondary.map(toHex)).toEqual([toHex(parseImage(P, extra).identity)]);
-    const v = new Verifier(createSimContext({ seed: 5 }), P, [host.rot.manufacturer.certDer], policyFor(host, [id.primary]));
+    const pol = policyFor(host, [id.primary]);
+    const v = new Verifier(createSimContext({ seed: 5 }), P, [host.rot.manufacturer.certDer], { ...pol, allow: { ...pol.allow, secondary: id.secondary.map(toHex) } });
     const n = v.issueNonce();
     const q = host.service.quote(1, n);
     expect(v.verify(q, n).ok).toBe(true);
+    // Not listed: refused (secondary-disks.test.ts).
+    const strict = new Verifier(createSimContext({ seed: 5 }), P, [host.rot.manufacturer.certDer], pol);
+    const n2 = strict.issueNonce();
+    expect(strict.verify(host.service.quote(1, n2), n2).failed?.code).toBe('MEASUREMENT_MISMATCH');
     expect(decodeQuote(q).claims.measurements.secondary.map(toHex)).toEqual([toHex(parseImage(P, extra).identity)]);
   });
 
