@@ -61,6 +61,8 @@ export interface VerifyOptions {
 }
 
 const MAX_NONCES = 65_536;
+/** Vendor statements accepted with one quote (one per primary or secondary identity is enough). */
+const MAX_VENDOR_STATEMENTS = 17;
 
 /** Why `c` may not issue a path with `below` CA certificates under it, or null when it may. */
 function caUsageProblem(c: ParsedCert, below: number): string | null {
@@ -162,7 +164,8 @@ export class Verifier {
     const expected = checkBytes('nonce', nonce, { min: 8, max: 64 }).slice();
     checkObject('opts', opts);
     const at = opts.at === undefined ? timeOf('opts.now()', this.#now()) : timeOf('opts.at', opts.at);
-    const statements = (opts.vendorStatements ?? []).map((s, i) => checkBytes(`vendorStatements[${i}]`, s).slice());
+    if (opts.vendorStatements !== undefined && !Array.isArray(opts.vendorStatements)) throw new ValidationTypeError('opts.vendorStatements must be an array of byte strings');
+    const statements = (opts.vendorStatements ?? []).map((s, i) => checkBytes(`vendorStatements[${i}]`, s, { max: 64 * 1024 }).slice());
     const checks: CheckResult[] = [];
     let sigs = 0;
     const p = this.provider;
@@ -186,6 +189,9 @@ export class Verifier {
     };
     const steps: [CheckName, () => [string, string] | null][] = [
       ['decode', () => {
+        // Vendor statements come with the evidence; each one naming a VM measurement under a pinned
+        // vendor's kid costs a signature check, so their number is bounded like the chain's.
+        if (statements.length > MAX_VENDOR_STATEMENTS) return ['MALFORMED', `too many vendor statements (${statements.length} > ${MAX_VENDOR_STATEMENTS})`];
         try {
           q = decodeQuote(quote);
           certs = q.chain.map((c) => this.#parse(c));
