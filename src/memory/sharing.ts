@@ -13,6 +13,10 @@
  * **Sharing domains (salting, as ESX since 2015):** every VM has a salt; inter-VM sharing happens
  * only between VMs configured into the same named domain. By default each VM is its own domain,
  * so sharing is intra-VM only. The salt seeds the hash and is checked again before a merge.
+ * Salts are keyed with a per-host secret drawn from the host's seeded DRBG (never visible to a
+ * guest): the hash algorithm is public and not cryptographic, so with predictable salts a guest
+ * could craft pages whose hashes land on a victim's table keys and evict its hints (hash flooding,
+ * as against unkeyed hash tables); with a secret key it would have to guess 32 bits first.
  *
  * **What is eligible** (everything else is never hashed, indexed or merged):
  * - the VM has sharing enabled (default on) and the GPPN is PRESENT and private (not SHARED);
@@ -109,6 +113,8 @@ export class PageSharing {
   readonly #perVm: number;
   readonly #system: number;
   readonly #hashCost: number;
+  /** Per-host secret mixed into every salt (see the file comment). */
+  readonly #saltKey: number;
   readonly #h: Hash64 = { lo: 0, hi: 0 };
   readonly #h2: Hash64 = { lo: 0, hi: 0 };
   /** Salt → hash of the all-zero page (lo, hi), to recognise a merged duplicate that is all zero. */
@@ -138,6 +144,7 @@ export class PageSharing {
     this.#k = this.#hasher === hashPage && this.#fk === null ? createPageKernel() : null;
     this.#hashCost = opts.hashCostNs === undefined ? mm.ctx.costs.sharingHash : checkInt('hashCostNs', opts.hashCostNs, 0);
     this.#x = rng.u32() | 0;
+    this.#saltKey = rng.u32() | 0;
     const n = this.#m.frames;
     this.#kind = new Uint8Array(n);
     this.#ent = new Int32Array(n * 4);
@@ -171,7 +178,7 @@ export class PageSharing {
 
   /** The salt of a VM: its domain's, or a per-VM one (intra-VM sharing only). */
   saltOf(vm: VmId): number {
-    return this.#vmSalt.get(vm) ?? 0x10000 + vm;
+    return keyedSalt(this.#vmSalt.get(vm) ?? 0x10000 + vm, this.#saltKey);
   }
 
   /** True when (vm, gppn) may be hashed and merged (see the file comment for the exact rule). */
@@ -458,4 +465,15 @@ export class PageSharing {
  */
 function keyOf(lo: number, _hi: number): number {
   return lo | 0;
+}
+
+/** A domain's base salt keyed with the host secret: murmur3 fmix32 of (base ^ key), a bijection, so distinct domains keep distinct salts. */
+function keyedSalt(base: number, key: number): number {
+  let h = base ^ key;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FrameFlag, PageState, hashBytes, type Hash64 } from '../../src/memory/index.js';
-import type { Gppn, VmId } from '../../src/sim/index.js';
+import { FrameFlag, PageSharing, PageState, hashBytes, type Hash64 } from '../../src/memory/index.js';
+import { createSimContext, type Gppn, type VmId } from '../../src/sim/index.js';
 import { makeEsx, pageOf, readPage, writePage } from './helpers.js';
 
 const V1 = 1 as VmId, V2 = 2 as VmId;
@@ -107,6 +107,24 @@ describe('content-based page sharing (ESX §4)', () => {
     expect(esx.sharing.stats().full_scans).toBe(1);
     expect(esx.sharing.vmStats(V1).scanned).toBeLessThanOrEqual(30);
     void mm;
+  });
+
+  it('salts are keyed with a per-host secret: reproducible per seed, unpredictable across hosts, distinct per domain', () => {
+    const salts = (seed: number) => {
+      const { mm } = makeEsx(64, {}, seed);
+      const s = new PageSharing(mm, createSimContext({ seed }).rng.fork('scan'));
+      s.setDomain(3 as VmId, 'tenant');
+      s.setDomain(4 as VmId, 'tenant');
+      return [1, 2, 3, 4].map((v) => s.saltOf(v as VmId));
+    };
+    const a = salts(1), b = salts(1), c = salts(2);
+    expect(a).toEqual(b);
+    expect(a[2]).toBe(a[3]);
+    expect(new Set(a.slice(0, 3)).size).toBe(3);
+    // The unkeyed base salts (0x10000 + vm, 0x100000 + domain index) a guest could predict are not used.
+    expect(a).not.toContain(0x10001);
+    expect(a[2]).not.toBe(0x100000);
+    for (let i = 0; i < 4; i++) expect(c[i]).not.toBe(a[i]);
   });
 
   it('hashBytes is deterministic, salt-dependent and sensitive to every word', () => {
