@@ -9,3 +9,4 @@ export * from './rng.js';
 export * from './costs.js';
 export * from './trace.js';
 export * from './context.js';
+export { hardenIntrinsics, intrinsicsHardened } from './harden.js';

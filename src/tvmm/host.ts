@@ -3,7 +3,7 @@
  * one simulation context (clock, rng, events, costs, trace), and a slot for the hardware root of
  * trust that attestation fills. `boot()` brings up the TVMM.
  */
-import { checkInt, checkObject, createSimContext, PAGE_SIZE, TerraError, type CostTable, type SimContext } from '../sim/index.js';
+import { checkBool, checkInt, checkObject, createSimContext, hardenIntrinsics, PAGE_SIZE, TerraError, type CostTable, type SimContext } from '../sim/index.js';
 import { MachineMemory, MemoryManager } from '../memory/index.js';
 import { nobleProvider, type CryptoProvider, type SigAlg } from '../crypto/index.js';
 import { AttestationService, defaultBootImages, RootOfTrust, type BootImages, type TvmmIdentity } from '../attestation/index.js';
@@ -28,6 +28,14 @@ export interface HostOptions {
   deviceKeyAlg?: SigAlg;
   /** Firmware, boot loader and TVMM images measured at boot (default: the built-in ones). */
   bootImages?: BootImages;
+  /**
+   * Freeze the realm's intrinsics before any guest runs (default true; see `hardenIntrinsics`).
+   * Guests are JavaScript in the TVMM's realm: without this, a guest that replaces a built-in
+   * method (TypedArray.prototype.subarray, Map.prototype.get, …) is handed the TVMM's objects the
+   * next time the TVMM calls it — machine memory included. Only a host embedding the library in a
+   * realm that must stay mutable, and running no untrusted guest code, should pass false.
+   */
+  hardenIntrinsics?: boolean;
 }
 
 /** A simulated machine. */
@@ -46,6 +54,7 @@ export class Host {
 
   constructor(opts: HostOptions = {}) {
     checkObject('options', opts);
+    if (opts.hardenIntrinsics === undefined || checkBool('hardenIntrinsics', opts.hardenIntrinsics)) hardenIntrinsics();
     const mib = opts.machineMiB === undefined ? 1024 : checkInt('machineMiB', opts.machineMiB, 1, 262_144);
     this.cpus = opts.cpus === undefined ? 2 : checkInt('cpus', opts.cpus, 1, 256);
     this.sim = createSimContext({

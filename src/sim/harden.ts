@@ -1,0 +1,143 @@
+/**
+ * Hardening of the JavaScript realm the simulation runs in (an object-capability precondition, as in
+ * SES `lockdown()`). Guest kernels and guest programs are JavaScript running in the same realm as the
+ * TVMM; the TVMM keeps its state in private fields and closures, but it *calls* built-in methods on
+ * that state: `view.subarray()` and `dst.set(view)` on machine-memory views, `map.get()` on its VM
+ * table, `gen.next()` on other VMs' program generators, `new Uint8Array(slab)` for lazy slabs. If a
+ * guest could replace those built-ins (TypedArray.prototype.subarray, Map.prototype.get,
+ * %GeneratorPrototype%.next, globalThis.Uint8Array, an Object.prototype setter), each of those calls
+ * would hand it a TVMM object — e.g. the 16 MiB slab holding every VM's frames. Freezing the
+ * intrinsics closes that: afterwards a guest's attempt to patch one throws a TypeError in the guest
+ * (strict mode), which is a fault of that guest only.
+ *
+ * Assignments that merely shadow an inherited built-in (`err.name = 'X'`, `obj.toString = f`,
+ * `Foo.prototype.constructor = Foo`) must keep working after the freeze (the "override mistake":
+ * ES refuses an assignment that would shadow a non-writable inherited property), so the commonly
+ * shadowed properties are turned into accessors whose setter defines an own property on the
+ * receiver, and refuses only an assignment to the prototype itself (SES's override taming).
+ */
+
+/** Keys commonly assigned on derived objects (taming keeps such assignments working). */
+const COMMON_OVERRIDES = ['constructor', 'toString', 'toLocaleString', 'valueOf', 'name', 'message', 'stack', 'toJSON'] as const;
+
+let hardened = false;
+
+/** True once {@link hardenIntrinsics} has run in this realm. */
+export function intrinsicsHardened(): boolean {
+  return hardened;
+}
+
+/**
+ * Global names whose bindings and values are locked (constructors and namespaces the TVMM uses).
+ * `Date` is left alone: the TVMM never calls it on its state (time is virtual), and the host-clock
+ * scenarios (FLT-12) stand in for the host by replacing `Date.now`.
+ */
+const GLOBAL_NAMES = [
+  'Object', 'Function', 'Array', 'ArrayBuffer', 'SharedArrayBuffer', 'DataView',
+  'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array',
+  'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
+  'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'Promise', 'Proxy', 'Reflect', 'JSON', 'Math', 'Atomics',
+  'Number', 'String', 'Boolean', 'Symbol', 'BigInt', 'RegExp',
+  'Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError',
+  'TextEncoder', 'TextDecoder', 'isFinite', 'isNaN', 'parseInt', 'parseFloat',
+] as const;
+
+/** Objects whose own data properties are tamed wholesale (every one of them is commonly shadowed). */
+function tameAll(o: object): void {
+  for (const k of Reflect.ownKeys(o)) tameKey(o, k);
+}
+
+function tameKey(o: object, k: PropertyKey): void {
+  const d = Object.getOwnPropertyDescriptor(o, k);
+  if (!d || !('value' in d) || !d.writable || !d.configurable) return;
+  const value: unknown = d.value;
+  const home = o;
+  Object.defineProperty(o, k, {
+    get() {
+      return value;
+    },
+    set(this: unknown, v: unknown) {
+      if (this === home) throw new TypeError(`Cannot assign to ${String(k)} of a frozen intrinsic`);
+      if (this === null || (typeof this !== 'object' && typeof this !== 'function')) return;
+      if (Object.prototype.hasOwnProperty.call(this, k)) Reflect.set(this as object, k, v);
+      else Object.defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true });
+    },
+    enumerable: d.enumerable ?? false,
+    configurable: false,
+  });
+}
+
+/**
+ * Freezes the realm's intrinsics (constructors, prototypes, namespaces, the hidden iterator and
+ * generator prototypes, %TypedArray%) and locks their global bindings. Idempotent; called by
+ * `new Host()`. The `Error` constructor itself stays extensible (`Error.stackTraceLimit`, V8's
+ * `captureStackTrace`) but its prototype is frozen.
+ */
+export function hardenIntrinsics(): void {
+  if (hardened) return;
+  const g = globalThis as unknown as Record<string, unknown>;
+  const roots: unknown[] = [];
+  for (const name of GLOBAL_NAMES) if (g[name] !== undefined) roots.push(g[name]);
+  const TypedArray = Object.getPrototypeOf(Uint8Array) as object;
+  const gen = function* () {};
+  const GeneratorFunction = Object.getPrototypeOf(gen) as { prototype: object; constructor: unknown };
+  const iterProto = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as object;
+  roots.push(
+    TypedArray,
+    GeneratorFunction,
+    GeneratorFunction.prototype,
+    GeneratorFunction.constructor,
+    iterProto,
+    Object.getPrototypeOf([][Symbol.iterator]()),
+    Object.getPrototypeOf(new Map()[Symbol.iterator]()),
+    Object.getPrototypeOf(new Set()[Symbol.iterator]()),
+    Object.getPrototypeOf(''[Symbol.iterator]()),
+    Object.getPrototypeOf(/x/g[Symbol.matchAll]('')),
+    Object.getPrototypeOf(async function () {}),
+    Object.getPrototypeOf(async function* () {}),
+  );
+
+  // Override taming first (while the objects are still configurable).
+  tameAll(Object.prototype);
+  const protos = new Set<object>();
+  for (const r of roots) {
+    if ((typeof r === 'function' || typeof r === 'object') && r !== null) {
+      const p = (r as { prototype?: unknown }).prototype;
+      if (typeof p === 'object' && p !== null) protos.add(p);
+      if (typeof r === 'object') protos.add(r);
+    }
+  }
+  for (const p of protos) for (const k of COMMON_OVERRIDES) tameKey(p, k);
+
+  // Transitive freeze of everything reachable from the roots through own properties and prototypes.
+  const ErrorCtor = Error as unknown;
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [...roots, Object.prototype, Function.prototype];
+  while (stack.length) {
+    const o = stack.pop();
+    if ((typeof o !== 'object' && typeof o !== 'function') || o === null || seen.has(o)) continue;
+    if (o === globalThis) continue;
+    seen.add(o);
+    stack.push(Object.getPrototypeOf(o));
+    for (const k of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, k);
+      if (!d) continue;
+      if ('value' in d) stack.push(d.value);
+      else stack.push(d.get, d.set);
+    }
+    if (o !== ErrorCtor) Object.freeze(o);
+  }
+  // The Error constructor: freeze everything but the V8 stack-trace hooks.
+  for (const k of Reflect.ownKeys(Error)) {
+    if (k === 'stackTraceLimit' || k === 'prepareStackTrace' || k === 'captureStackTrace') continue;
+    const d = Object.getOwnPropertyDescriptor(Error, k)!;
+    if (d.configurable) Object.defineProperty(Error, k, { ...d, configurable: false, ...('value' in d ? { writable: false } : {}) });
+  }
+
+  // Lock the global bindings, so `new Uint8Array(...)` inside the TVMM always means the real one.
+  for (const name of GLOBAL_NAMES) {
+    const d = Object.getOwnPropertyDescriptor(globalThis, name);
+    if (d && d.configurable) Object.defineProperty(globalThis, name, { value: g[name], writable: false, enumerable: d.enumerable ?? false, configurable: false });
+  }
+  hardened = true;
+}
