@@ -16,6 +16,10 @@
  *     appData     OCTET STRING  -- ENDORSE application data (empty otherwise)
  *   }
  *
+ * Profile: basicConstraints (critical; CAs carry a per-role pathLenConstraint, {@link CA_PATH_LEN}),
+ * keyUsage (critical; keyCertSign only on CAs), the measurement extension, each at most once;
+ * validity windows per {@link certValidity}, dated from {@link SIM_EPOCH_MS} (virtual time 0).
+ *
  * The parser is a strict DER walk of exactly this profile (fast: it is on every verification's
  * path); every failure is TerraError('MALFORMED'). `roundTripsWithAsn1Library` cross-checks it.
  */
@@ -92,7 +96,7 @@ export interface CertValidity {
  * The validity window terracloak gives a certificate of `role` issued at virtual time
  * `issuedAtNs`: manufacturer 2025-01-01 → 2055-01-01 and device 2025-01-01 → 2050-01-01 (fixed:
  * the hardware exists before the simulation); every other role from {@link SIM_EPOCH_MS} to the
- * issue time plus {@link CERT_LIFETIME_DAYS} (boot stages and TVMM 20 years, VM and app keys 10),
+ * issue time plus {@link CERT_LIFETIME_YEARS} (boot stages and TVMM 20 years, VM and app keys 10),
  * never beyond `issuerNotAfter`. notBefore is backdated to the epoch because verifiers run on
  * their own virtual clocks, which start at the epoch too (like a CA backdating for clock skew).
  * Pure: the same inputs give the same window, so certificate bytes stay deterministic per seed.
