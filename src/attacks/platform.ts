@@ -680,9 +680,10 @@ const FLT04: AttackScenario = {
     if (mix.length) return report('LEAKED', `silent mix after power loss at ${mix.map((x) => `${x.at} → ${x.result}`).join('; ')}`);
     if (last.c !== 'v2') return report('LEAKED', `after the acknowledged update the file reads ${last.result}`);
     if (cls.some((x, i) => x.c === 'v1' && cls.slice(0, i).some((y) => y.c === 'v2'))) return report('LEAKED', 'a later crash point reads the older version after an earlier one read the newer (rollback)');
-    // Note: data blocks are overwritten in place before the metadata and counter commit, so a crash in
-    // between is detected (INTEGRITY / ROLLBACK) but has no recovery path: the committed v1 is lost too.
-    return report('detected', `${cls.length} power-loss points: ${counts}; never a mix; acknowledged v2 reads v2; detection has no recovery path (in-place data writes before the metadata commit: v1 is unreadable after such a crash)`);
+    // Updates go to shadow slots and commit through the NV counters (docs/cloaking.md, crash
+    // consistency), so every crash point recovers a whole version; a detection would mean recovery failed.
+    if (cls.some((x) => x.c === 'detected')) return report('detected', `${cls.length} power-loss points: ${counts}; never a mix; acknowledged v2 reads v2; some points recover only as an explicit detection`);
+    return report('blocked', `${cls.length} power-loss points: ${counts}; every point recovers the last committed version (v1 before the commit, v2 from it on); never a mix, never a rollback`);
   },
 };
 
