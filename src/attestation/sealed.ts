@@ -192,9 +192,13 @@ export class SealedStorage {
     const blob = this.sealBlob(id, label, data, policy, c + 1);
     const f = this.rot.faults;
     f.hit('seal.beforePersist');
-    this.store.put(this.#slot(label, binding, c + 1), blob);
+    // The store is the host's: it gets its own copy, and the digest committed with the counter is
+    // taken before the host sees any buffer, so a store that rewrites what it is handed changes
+    // neither the blob returned to the VM nor what the counter commits to.
+    const digest = this.provider.sha256(blob);
+    this.store.put(this.#slot(label, binding, c + 1), blob.slice());
     f.hit('seal.afterPersist');
-    this.rot.nv.increment(name, this.provider.sha256(blob));
+    this.rot.nv.increment(name, digest);
     f.hit('seal.afterIncrement');
     this.store.delete(this.#slot(label, binding, c));
     f.hit('seal.afterAck');

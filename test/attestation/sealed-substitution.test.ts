@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { TerraError } from '../../src/sim/index.js';
 import { utf8 } from '../../src/crypto/index.js';
-import { cborDecode, createAttestedHost } from '../../src/attestation/index.js';
+import { MemoryBlobStore, cborDecode, createAttestedHost, type BlobStore } from '../../src/attestation/index.js';
 import { sampleImage } from './helpers.js';
 
 const code = (f: () => unknown): string => {
@@ -98,3 +98,24 @@ function bumpEveryCounter(h: ReturnType<typeof host>): void {
   // The NV image names every counter; bump each one through the public increment.
   for (const [n] of cborDecode(h.rot.nv.save(), 'nv') as [string, unknown][]) h.rot.nv.increment(n);
 }
+
+describe('sealed storage: a hostile blob store', () => {
+  it('a store that rewrites the buffer it is handed cannot change the blob the VM got or the committed digest', () => {
+    const inner = new MemoryBlobStore();
+    const hostile: BlobStore = {
+      get: (k) => inner.get(k),
+      put: (k, v) => {
+        inner.put(k, v);
+        v.fill(0x41); // scribble over the caller's buffer after storing a copy
+      },
+      delete: (k) => inner.delete(k),
+      keys: () => inner.keys(),
+    };
+    const h = createAttestedHost({ seed: 9, blobs: hostile });
+    h.service.registerVm(1, { image: sampleImage(), mode: 'closed' });
+    const blob = h.service.seal(1, 'k', utf8('keep me'));
+    expect(blob[0]).toBe(0x54); // still "TCSB…", not the store's scribble
+    expect(h.service.unsealBlob(1, blob)).toEqual(utf8('keep me'));
+    expect(h.service.unseal(1, 'k')).toEqual(utf8('keep me'));
+  });
+});
