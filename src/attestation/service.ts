@@ -24,7 +24,7 @@ export interface VmRegistration {
   readonly debug?: boolean;
   /** Secondary attestable disks (their identities are the secondary identities). */
   readonly secondary?: readonly (VmImage | Uint8Array)[];
-  /** Instance number (distinguishes VMs booted from one image; default 0). */
+  /** Instance number (distinguishes VMs booted from one image; default: the lowest not used by a registered VM of the same image, so 0 for the first). */
   readonly instance?: number;
   /** SHA-256 of the vendor key that signed the image (for signer-bound sealing). */
   readonly signer?: Uint8Array;
@@ -127,7 +127,7 @@ export class AttestationService {
     checkObject('registration', reg);
     checkOneOf('mode', reg.mode, ['closed', 'open']);
     const debug = reg.debug === undefined ? false : checkBool('debug', reg.debug);
-    const instance = reg.instance === undefined ? 0 : checkInt('instance', reg.instance, 0, 2 ** 31);
+    const explicitInstance = reg.instance === undefined ? undefined : checkInt('instance', reg.instance, 0, 2 ** 31);
     const signer = reg.signer === undefined ? undefined : checkBytes('signer', reg.signer, 32).slice();
     if (this.#vms.has(vmId)) throw new TerraError('INVALID_STATE', `vm ${vmId} is already registered`, { vm: vmId });
     const load = (x: VmImage | Uint8Array): VmImage => {
@@ -141,6 +141,14 @@ export class AttestationService {
     const image = load(reg.image);
     const secondary = (reg.secondary ?? []).map((s) => load(s).identity);
     if (secondary.length > 16) throw new ValidationRangeError('at most 16 secondary identities');
+    // Instances of one image are told apart by their instance number (the `instance` sealing policy,
+    // ATT-12 d), so two live VMs of one image never share one: without an explicit number a VM gets
+    // the lowest one free (0 for the first, 1 for a clone started next to it, …; CREATE-VM passes
+    // none), and an explicit number already live is refused.
+    const live = new Set([...this.#vms.values()].filter((v) => this.provider.equalBytes(v.identity.primary, image.identity)).map((v) => v.identity.instance));
+    let instance = explicitInstance ?? 0;
+    if (explicitInstance === undefined) while (live.has(instance)) instance++;
+    else if (live.has(instance)) throw new TerraError('INVALID_STATE', `instance ${instance} of this image is already registered`, { vm: vmId, instance });
     // Open-box VMs are inspectable, so they are recorded as debug.
     const identity: VmIdentity = { primary: image.identity, secondary, mode: reg.mode, debug: debug || reg.mode === 'open', instance };
     const key = this.provider.keyPairFromSeed(this.rot.alg, this.ctx.rng.fork(`attest/vm-key/${vmId}/${hex(image.identity)}/${instance}`).bytes(32));
