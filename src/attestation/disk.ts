@@ -218,11 +218,20 @@ export class ProtectedDisk implements BlockDevice {
     this.#dev.write(lba, stored);
   }
 
-  /** Reads `count` logical blocks; INTEGRITY_VIOLATION on a tampered or replayed block. */
+  // The device is the host's: take a private copy of exactly the requested length (a view it could
+  // keep and rewrite, a short or non-byte answer is refused with IO_ERROR, not a TypeError).
+  #deviceRead(lba: number, count: number): Uint8Array {
+    const got: unknown = this.#dev.read(lba, count);
+    if (!(got instanceof Uint8Array) || got.length !== count * this.blockSize)
+      fail(this.ctx, 'IO_ERROR', `the block device answered a ${count}-block read at ${lba} with ${got instanceof Uint8Array ? `${got.length} bytes` : typeof got}`, { lba });
+    return (got as Uint8Array).slice();
+  }
+
+  /** Reads `count` logical blocks; INTEGRITY_VIOLATION on a tampered or replayed block; IO_ERROR when the device answers with the wrong size. */
   read(lba: number, count: number): Uint8Array {
     checkInt('lba', lba, 0, this.blocks - 1);
     checkInt('count', count, 1, this.blocks - lba);
-    const raw = this.#dev.read(lba, count);
+    const raw = this.#deviceRead(lba, count);
     this.#stats.reads++;
     if (this.cls === 'raw') return raw;
     const out = new Uint8Array(raw.length);
