@@ -158,7 +158,9 @@ export class ProtectedDisk implements BlockDevice {
   static open(ctx: SimContext, provider: CryptoProvider, dev: BlockDevice, o: ProtectedDiskOptions): ProtectedDisk {
     ProtectedDisk.#check(o);
     const meta = ProtectedDisk.metaBlocks(dev);
-    const raw = dev.read(dev.blocks - meta, meta);
+    const got: unknown = dev.read(dev.blocks - meta, meta);
+    if (!(got instanceof Uint8Array) || got.length !== meta * dev.blockSize) fail(ctx, 'IO_ERROR', 'the block device answered the metadata read with the wrong size', { reason: 'metadata' });
+    const raw = (got as Uint8Array).slice();
     const header = raw.subarray(0, dev.blockSize);
     const table = raw.slice(dev.blockSize);
     const d = new ProtectedDisk(ctx, provider, dev, o, table, 0);

@@ -51,6 +51,17 @@ describe('protected disk over a hostile block device', () => {
     });
   }
 
+  it('opening over a device that answers the metadata read short is IO_ERROR', () => {
+    const ctx = createSimContext({ seed: 1 });
+    const opts = { cls: 'encrypted' as const, key: new Uint8Array(32).fill(2), diskId: 'h' };
+    const dev = hostile(new MemoryBlockDevice(512, 32), (_l, _c, r) => r.subarray(0, 100));
+    ProtectedDisk.format(ctx, P, dev, opts);
+    dev.on = true;
+    expect(code(() => ProtectedDisk.open(ctx, P, dev, opts))).toBe('IO_ERROR');
+    dev.on = false;
+    expect(code(() => ProtectedDisk.open(ctx, P, dev, opts))).toBe('OK');
+  });
+
   it('a device that keeps the buffer it returned and rewrites it later cannot change what was read', () => {
     const ctx = createSimContext({ seed: 1 });
     let last: Uint8Array | undefined;
