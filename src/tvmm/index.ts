@@ -10,3 +10,4 @@ export * from './guest-interface.js';
 export { Executor, ThreadKilled, type ExecHooks, type Caller, type UserChannel, type ThreadRec } from './exec.js';
 export { KernelSpace, PhysView } from './facades.js';
 export * from './disk.js';
+export { addressSpaceCap, AddressSpaceBudget, MIN_ADDRESS_SPACES, MAX_ADDRESS_SPACES, MAX_THREADS_PER_VM } from './spaces.js';

@@ -18,6 +18,7 @@ import { HCERR, type HypercallHandler } from './hypercalls.js';
 import { nextState, type VmAction } from './lifecycle.js';
 import { Vm, VM_KINDS, type VmInfo, type VmKind } from './vm.js';
 import { REGISTERS, REG, type RegisterName } from './vcpu.js';
+import { AddressSpaceBudget, addressSpaceCap, MAX_THREADS_PER_VM } from './spaces.js';
 import { BLOCK_SIZE, CONTROLLER_SECTOR, checkIo, type AsyncBlockController, type BlockBackend } from './disk.js';
 import type { AttestationService } from '../attestation/index.js';
 import type { GuestOs, GuestPlatform, ProgramFn, ThreadSpec } from './guest-interface.js';
@@ -81,6 +82,8 @@ function snapshotArgs(args: unknown): readonly number[] | undefined {
 
 /** Scheduler time slice (virtual ns). */
 export const TIME_SLICE_NS = NS_PER_MS;
+/** Most one-shot timers a VM may have armed at once (GuestPlatform.setTimer refuses more with TerraError('BUSY')). */
+export const MAX_TIMERS_PER_VM = 4096;
 /** Maximum VMs per TVMM (VM ids are 16-bit; 0xfffe/0xffff are reserved owners). */
 export const MAX_VMS = 4096;
 
@@ -372,6 +375,24 @@ export class Tvmm {
     const entropyRng = sim.rng.fork(`vm/${vm.id}/entropy`);
     const spaces = new Map<number, KernelSpace>();
     const checkRoot = (root: unknown): number => checkInt('root', root, 0, vm.pages - 1);
+    // Shadowed address spaces are TVMM memory: bounded per VM, recycled when not in use (spaces.ts).
+    const budget = new AddressSpaceBudget(
+      addressSpaceCap(vm.pages),
+      () => {
+        const live = new Set<number>();
+        for (const t of ex.threads.values()) if (t.state !== 'dead') live.add(t.root);
+        return live;
+      },
+      (root) => {
+        spaces.delete(root);
+        tvmm.mmu.dropRoot(vm.id, root as Gppn);
+      },
+      (what, root) => sim.trace.emit('mmu', `address-space.${what}`, vm.id, { root }),
+    );
+    let armedTimers = 0;
+    const threadRoom = (): void => {
+      if (ex.threads.size >= MAX_THREADS_PER_VM) throw new TerraError('OUT_OF_MEMORY', `the VM has ${MAX_THREADS_PER_VM} threads, the most the TVMM holds for it`);
+    };
     const spec = (s: ThreadSpec) => {
       checkObject('spec', s);
       return {
@@ -391,9 +412,12 @@ export class Tvmm {
       now: () => sim.clock.now,
       kernelSpace(root) {
         const r = checkRoot(root);
+        budget.admit(r);
         let s = spaces.get(r);
         if (!s) {
           const getCtx = () => {
+            // A recycled root is re-admitted before its context is rebuilt (a held KernelSpace keeps working).
+            if (!budget.has(r)) budget.admit(r);
             const c = tvmm.mmu.context(vm.id, r as Gppn, KERNEL_DOMAIN, false);
             c.faultHandler ??= (gva, write, kind) => tvmm.#pageFault(vm, r, gva, write, kind, false);
             return c;
@@ -409,16 +433,29 @@ export class Tvmm {
       releaseAddressSpace(root) {
         const r = checkRoot(root);
         spaces.delete(r);
+        budget.release(r);
         tvmm.mmu.dropRoot(vm.id, r as Gppn);
       },
       createThread: (s) => {
         const v = spec(s);
+        threadRoom();
+        budget.admit(v.root);
         return ex.create(v.root, v.program, v.argv, v.env, v.sp, v.pc);
       },
-      forkThread: (parent, childRoot) => ex.fork(checkInt('parent', parent, 1), checkRoot(childRoot)),
+      forkThread: (parent, childRoot) => {
+        const pt = checkInt('parent', parent, 1);
+        const r = checkRoot(childRoot);
+        ex.get(pt);
+        threadRoom();
+        budget.admit(r);
+        return ex.fork(pt, r);
+      },
       execThread: (tid, s) => {
         const v = spec(s);
-        ex.exec(checkInt('tid', tid, 1), v.root, v.program, v.argv, v.env);
+        const t = checkInt('tid', tid, 1);
+        ex.get(t);
+        budget.admit(v.root);
+        ex.exec(t, v.root, v.program, v.argv, v.env);
       },
       resume: (tid) => {
         if (vm.state !== 'running') throw new TerraError('VM_HALTED', `vm ${vm.id} is ${vm.state}`);
@@ -435,7 +472,14 @@ export class Tvmm {
       setTimer(delayNs, vector) {
         checkInt('delayNs', delayNs, 1);
         checkInt('vector', vector, 0, 255);
+        // Armed timers are TVMM events: bounded per VM (a flood of them would be host memory and,
+        // firing together, one unbounded interrupt storm).
+        if (armedTimers >= MAX_TIMERS_PER_VM) throw new TerraError('BUSY', `the VM has ${MAX_TIMERS_PER_VM} timers armed`);
+        armedTimers++;
         sim.events.after(delayNs, `timer vm${vm.id}`, () => {
+          armedTimers--;
+          // A timer armed by an earlier boot (the VM was power-cycled since) has no one to go to.
+          if (tvmm.#platforms.get(vm.id) !== p) return;
           if (vm.state === 'running' || vm.state === 'suspended') tvmm.raiseInterrupt(vm.id, vector);
         });
       },
@@ -669,7 +713,11 @@ export class Tvmm {
         const vm = running[(this.#rr + k) % running.length];
         if (vm.state !== 'running') continue;
         this.#bootIfNeeded(vm);
-        while (vm.pendingIrqs.length && vm.state === 'running') {
+        // Interrupt delivery is bounded by the time slice like guest execution: a storm of pending
+        // interrupts (hundreds of timers armed for one instant) cannot hold the CPU for longer than a
+        // slice per turn; the rest stay pending for the VM's next turn.
+        const irqStart = this.sim.clock.now;
+        while (vm.pendingIrqs.length && vm.state === 'running' && this.sim.clock.now - irqStart < TIME_SLICE_NS) {
           const v = vm.pendingIrqs.shift()!;
           this.sim.clock.advance(this.sim.costs.interrupt);
           this.sim.trace.emit('irq', 'deliver', vm.id, { vector: v });
