@@ -18,7 +18,7 @@
  */
 
 /** Keys commonly assigned on derived objects (taming keeps such assignments working). */
-const COMMON_OVERRIDES = ['constructor', 'toString', 'toLocaleString', 'valueOf', 'name', 'message', 'stack', 'toJSON'] as const;
+const COMMON_OVERRIDES = ['toString', 'toLocaleString', 'valueOf', 'name', 'message', 'stack', 'toJSON'] as const;
 
 let hardened = false;
 
@@ -47,7 +47,16 @@ function tameAll(o: object): void {
   for (const k of Reflect.ownKeys(o)) tameKey(o, k);
 }
 
+/**
+ * `constructor` stays a data property everywhere: Node's util.inspect (console.log, error printing)
+ * reads it by descriptor to name an object's class, and prints `{}` for anything it cannot name.
+ * Code that assigns `X.prototype.constructor` on an object inheriting straight from a built-in
+ * prototype fails after the freeze; define it with Object.defineProperty instead.
+ */
+const NEVER_TAMED = new Set<PropertyKey>(['constructor']);
+
 function tameKey(o: object, k: PropertyKey): void {
+  if (NEVER_TAMED.has(k)) return;
   const d = Object.getOwnPropertyDescriptor(o, k);
   if (!d || !('value' in d) || !d.writable || !d.configurable) return;
   const value: unknown = d.value;

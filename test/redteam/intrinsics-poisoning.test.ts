@@ -107,11 +107,11 @@ describe('a guest cannot poison the intrinsics the TVMM calls', () => {
     class A {}
     (A.prototype as { toString(): string }).toString = () => 'A!';
     expect(String(new A())).toBe('A!');
-    const o = {} as { constructor: unknown; valueOf(): number };
-    o.constructor = 1;
+    const o = {} as { valueOf(): number; toString(): string };
     o.valueOf = () => 5;
-    expect(o.constructor).toBe(1);
+    o.toString = () => 'five';
     expect(Number(o)).toBe(5);
+    expect(String(o)).toBe('five');
     expect(Object.prototype.toString.call([])).toBe('[object Array]');
     // The prototypes themselves stay untouchable.
     expect(() => ((Object.prototype as Record<string, unknown>).toString = () => 'x')).toThrow(TypeError);
