@@ -5,6 +5,7 @@ import { attestBench } from './attest.js';
 import { sharingBench } from './memory.js';
 import { accessBench, scaleBench } from './access.js';
 import { cloakBench } from './cloak.js';
+import { productBench } from './product.js';
 
 export const SECTIONS: BenchSection[] = [
   dedupBench, vicBench,
@@ -14,4 +15,5 @@ export const SECTIONS: BenchSection[] = [
   attestBench,
   sharingBench,
   cloakBench,
+  productBench,
 ];

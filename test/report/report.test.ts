@@ -76,11 +76,9 @@ describe('renderReport', () => {
     expect(charts(m).get('memory-resident')).toMatch(/class="point mark"/);
   });
 
-  it('handles long runs: 300k samples render quickly with thinned series', () => {
+  it('handles long runs: 300k samples render with thinned series (render time: bench `product`)', () => {
     const samples = Array.from({ length: 300_000 }, (_, i) => ({ t: i, vm: `vm${i % 3}`, residentMiB: (i % 1000) / 10, sharedMiB: 1 }));
-    const t0 = performance.now();
     const out = renderReport({ title: 'big', memory: { samples, machineMiB: 200 } });
-    expect(performance.now() - t0).toBeLessThan(10_000);
     const svg = charts(out).get('memory-resident')!;
     const d = [...svg.matchAll(/class="line mark" d="([^"]+)"/g)].map((m) => m[1].split('L').length);
     expect(d).toEqual([MAX_POINTS_PER_SERIES, MAX_POINTS_PER_SERIES, MAX_POINTS_PER_SERIES, 2]);

@@ -1,7 +1,7 @@
 /**
- * Every example scenario runs (smoke, each under 20 s of wall time), produces the sections its
- * `measure` asks for, and is deterministic: the same scenario and seed give the same JSON and the
- * same trace file, byte for byte.
+ * Every example scenario runs, produces the sections its `measure` asks for, and is deterministic:
+ * the same scenario and seed give the same JSON and the same trace file, byte for byte. (Their wall
+ * time, target < 20 s each, is measured by `npm run bench -- --only product`, not here.)
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -31,10 +31,8 @@ describe('example scenarios', () => {
   for (const file of files) {
     it(`${file}: runs, measures what it asks for, and is deterministic`, () => {
       const s = load(file);
-      const t0 = performance.now();
       const a = runScenario(s);
       firstRuns.set(file, a);
-      expect(performance.now() - t0).toBeLessThan(20_000);
       for (const m of s.measure) expect(a.measurements, `measurement ${m}`).toHaveProperty(m);
       expect(Object.keys(a.measurements).sort()).toEqual([...s.measure].sort());
       if (s.measure.includes('memory')) {
