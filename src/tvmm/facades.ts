@@ -71,7 +71,10 @@ export class PhysView implements PhysMemory {
   }
   #afterWrite(g: Gppn): void {
     if (this.#mm.pmap(this.#vm).state[g] & PageState.TRACED) {
+      // The kernel's page-table writes are the traced writes of Adams & Agesen (ASPLOS'06 §2.2):
+      // each one costs the VMM's trace handling, as the same write through a virtual address does.
       this.#mmu.stats.tracedWrites++;
+      this.#mmu.ctx.clock.advance(this.#mmu.ctx.costs.tracedPteWrite);
       this.#mmu.invalidateGppn(this.#vm, g);
     }
   }
