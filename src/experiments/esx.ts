@@ -512,7 +512,7 @@ const E7: Experiment = {
       put(mm, OVH, g, 9_000_000 + g);
       mm.pmap(OVH).state[g] |= PageState.PINNED;
     }
-    const seconds = quick ? 900 : 2700;
+    const seconds = quick ? 1800 : 2700;
     const bootEnd = 20; // Windows zeroes all its memory while it boots
     const driversAt = 60; // balloon drivers (VMware Tools) start late, once the guests are up
     const appsAt = 90; // the Exchange and Citrix loads start after boot

@@ -37,3 +37,44 @@ describe('esx-* experiments (quick mode, fixed seed)', () => {
     expect(Math.abs(d1 - d2)).toBeLessThan(0.1);
   });
 });
+
+describe('esx-realloc (E7, Fig. 8: five Windows VMs + 160 MB overhead on 1 GB), quick mode, seed 1', () => {
+  type E7 = Record<string, number> & { stateTimePct: Record<string, number> };
+  let cached: Promise<E7> | undefined;
+  const run = () => (cached ??= Promise.resolve(findExperiment('esx-realloc')!.run({ seed: 1, quick: true })).then((r) => r.ours as E7));
+
+  it('spends almost all its time in high and soft; hard only in the boot dip', async () => {
+    const o = await run();
+    expect(o.stateTimePct.high + o.stateTimePct.soft).toBeGreaterThanOrEqual(95);
+    expect(o.stateTimePct.hard + o.stateTimePct.low).toBeLessThanOrEqual(5);
+    expect(o.swapOutTotalMB).toBeGreaterThan(0); // the balloon drivers start late: ESX has to page at boot
+  });
+  it('at boot share-before-swap reclaims mostly zero pages and little non-zero data goes to swap', async () => {
+    const o = await run();
+    expect(o.shareBeforeSwapZeroMB).toBeGreaterThanOrEqual(5 * o.shareBeforeSwapNonZeroMB);
+    expect(o.peakSwappedMB).toBeLessThanOrEqual(o.shareBeforeSwapZeroMB / 4);
+    expect(o.swappedAfterBootPeakMB).toBeLessThan(20); // paper: under 20 MB after boot
+  });
+  it('after boot, sharing and ballooning do the reclaiming; allocation exceeds machine memory thanks to sharing', async () => {
+    const o = await run();
+    expect(o.balloonMeanMB + o.sharingSavedMeanMB).toBeGreaterThanOrEqual(10 * Math.max(1, o.swappedAfterBootPeakMB));
+    expect(o.sharingSavedMeanMB).toBeGreaterThan(100); // paper: ≈ 200 MB
+    expect(o.sharingSavedMeanMB).toBeLessThan(400);
+    expect(o.aggregateAllocationPeakAfterBootMB + o.overheadMB).toBeGreaterThan(o.machineMB);
+  });
+  it('the idle tax sets the idle SQL VM\'s target to its min; the query raises it and SQL\'s private memory grows', async () => {
+    const o = await run();
+    expect(Math.abs(o.sqlTargetBeforeQueryMB - o.sqlMinMB)).toBeLessThanOrEqual(0.05 * o.sqlMinMB);
+    expect(o.sqlTargetQueryPeakMB).toBeGreaterThanOrEqual(1.1 * o.sqlMinMB);
+    expect(o.sqlPrivateQueryPeakMB).toBeGreaterThanOrEqual(4 * o.sqlPrivateBeforeQueryMB);
+  });
+  // Known gap (docs/results-esx.md, E7): our targets share out machine frames only, so the memory
+  // that sharing saves stays free, the host never leaves high after the first reclamation and the
+  // idle SQL VM keeps ≈ 197 MB. When the allocator counts shared pages consistently this starts to
+  // pass: drop `.fails`.
+  it.fails('paper shape not yet reproduced: the idle SQL VM\'s allocation falls to within 10 % of its min, and climbs with its query', async () => {
+    const o = await run();
+    expect(o.sqlIdleMB).toBeLessThanOrEqual(1.1 * o.sqlMinMB);
+    expect(o.sqlQueryPeakMB).toBeGreaterThanOrEqual(o.sqlBeforeQueryMB + 0.1 * o.sqlMinMB);
+  });
+});
