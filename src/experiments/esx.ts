@@ -470,7 +470,7 @@ const STATE_RANK = { high: 0, soft: 1, hard: 2, low: 3 } as const;
 /** Second-by-second touches so that a fraction `a` of `n` pages is touched within one 30 s period. */
 const touchesPerSec = (n: number, a: number) => (a <= 0 || n <= 0 ? 0 : Math.ceil(n * -Math.log(1 - Math.min(a, 0.99)) / 30));
 
-/** The guest's balloon driver (ESX §3.2): polls its target once per second and inflates/deflates to it. */
+/** The guest's balloon driver (ESX §3.2): polls its target once per second and inflates/deflates to it (the paper gives no rate limit). */
 function fig8Balloon(esx: EsxMemory, g: Fig8Guest): void {
   const K = { vm: g.vm, mode: 'kernel' as const };
   const want = Math.min(esx.hypercall(BALLOON_HC.TARGET, K, []), g.pages - g.os);
@@ -478,8 +478,11 @@ function fig8Balloon(esx: EsxMemory, g: Fig8Guest): void {
   for (let cur = esx.balloon.actual(g.vm); cur < want; cur = esx.balloon.actual(g.vm)) {
     const batch: number[] = [];
     for (let p = g.pages - cur - 1; p >= g.pages - want && batch.length < 8; p--) batch.push(p);
-    if (esx.hypercall(BALLOON_HC.INFLATE, K, batch) !== (1 << batch.length) - 1) break;
-    for (const p of batch) g.valid[p] = 0; // free page, or data the guest paged out
+    const took = esx.hypercall(BALLOON_HC.INFLATE, K, batch);
+    batch.forEach((p, i) => {
+      if (took > 0 && took & (1 << i)) g.valid[p] = 0; // a free page, or data the guest paged out
+    });
+    if (took !== (1 << batch.length) - 1) break;
   }
   for (let cur = esx.balloon.actual(g.vm); cur > want; cur = esx.balloon.actual(g.vm)) {
     const batch: number[] = [];
