@@ -7,7 +7,13 @@ import { ValidationRangeError, ValidationTypeError } from './errors.js';
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
-  if (ArrayBuffer.isView(v)) return (v as object).constructor?.name ?? 'typed array';
+  if (ArrayBuffer.isView(v)) {
+    try {
+      return String(TA_TAG_GET.call(v) ?? 'DataView');
+    } catch {
+      return 'typed array';
+    }
+  }
   return typeof v;
 }
 
@@ -28,17 +34,50 @@ export function checkNumber(name: string, v: unknown, min = -Infinity, max = Inf
   return v;
 }
 
+// The typed-array facts checkBytes relies on, read through the intrinsic accessors captured at
+// load time: an own `length`/`buffer` property on the instance, a subclass overriding them, or a
+// Proxy cannot make a byte array look shorter, longer, or over different memory than it is.
+const TA_PROTO = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const taGetter = (k: string) => Object.getOwnPropertyDescriptor(TA_PROTO, k)!.get! as (this: unknown) => unknown;
+const TA_BUFFER = taGetter('buffer');
+const TA_OFFSET = taGetter('byteOffset');
+const TA_LENGTH = taGetter('length');
+const TA_TAG_GET = Object.getOwnPropertyDescriptor(TA_PROTO, Symbol.toStringTag)!.get! as (this: unknown) => unknown;
+const SAB_BYTES = typeof SharedArrayBuffer === 'undefined' ? undefined : (Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength')!.get! as (this: unknown) => number);
+const AB_BYTES = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get! as (this: unknown) => number;
+const AB_DETACHED = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get as ((this: unknown) => boolean) | undefined;
+const AB_RESIZABLE = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')?.get as ((this: unknown) => boolean) | undefined;
+
+/** What a byte array really is (intrinsic accessors only), or undefined when it is not a Uint8Array. */
+function bytesOf(v: unknown): { buffer: ArrayBufferLike; offset: number; length: number; shared: boolean } | undefined {
+  try {
+    if (TA_TAG_GET.call(v) !== 'Uint8Array') return undefined;
+    const buffer = TA_BUFFER.call(v) as ArrayBufferLike;
+    let shared = false;
+    if (SAB_BYTES) {
+      try {
+        SAB_BYTES.call(buffer);
+        shared = true;
+      } catch {
+        shared = false;
+      }
+    }
+    return { buffer, offset: TA_OFFSET.call(v) as number, length: TA_LENGTH.call(v) as number, shared };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * True when the view's buffer was detached (transferred). `ArrayBuffer.prototype.detached` is
  * missing before Node 21, and a detached view reports length 0 like an empty one, so a zero-length
  * buffer is probed: constructing a view over a detached buffer throws.
  */
-function isDetached(v: Uint8Array): boolean {
-  const d = (v.buffer as { detached?: boolean }).detached;
-  if (d !== undefined) return d;
-  if (v.buffer.byteLength !== 0) return false;
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (AB_DETACHED) return AB_DETACHED.call(buffer);
+  if (AB_BYTES.call(buffer) !== 0) return false;
   try {
-    new Uint8Array(v.buffer);
+    new Uint8Array(buffer);
     return false;
   } catch {
     return true;
@@ -46,21 +85,26 @@ function isDetached(v: Uint8Array): boolean {
 }
 
 /**
- * Asserts `v` is a plain Uint8Array (Node's Buffer is accepted: it is a Uint8Array subclass) over
- * a non-shared, non-detached buffer, optionally of an exact length or a length range.
+ * Asserts `v` is a Uint8Array (Node's Buffer is accepted: it is a Uint8Array subclass) over a
+ * non-shared, non-detached, non-resizable buffer, optionally of an exact length or a length range.
+ * Returns a plain Uint8Array view of exactly those bytes (a new view object, same memory): whatever
+ * the caller does with it — `.slice()` to copy, `.length`, `.subarray()` — runs the intrinsic
+ * methods on the real length, never a subclass's or an own property's (a Buffer's own `slice` is a
+ * view, not a copy; an own `length` could claim 32 bytes for an empty array).
  */
 export function checkBytes(name: string, v: unknown, len?: number | { min?: number; max?: number }): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new ValidationTypeError(`${name} must be a Uint8Array, got ${describe(v)}`);
-  if (typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer)
-    throw new ValidationTypeError(`${name} must not be backed by a SharedArrayBuffer`);
-  if (isDetached(v)) throw new ValidationTypeError(`${name} is backed by a detached buffer`);
-  if (typeof len === 'number' && v.length !== len)
-    throw new ValidationRangeError(`${name} must be ${len} bytes, got ${v.length}`);
+  const b = bytesOf(v);
+  if (!b) throw new ValidationTypeError(`${name} must be a Uint8Array, got ${describe(v)}`);
+  if (b.shared) throw new ValidationTypeError(`${name} must not be backed by a SharedArrayBuffer`);
+  if (isDetached(b.buffer)) throw new ValidationTypeError(`${name} is backed by a detached buffer`);
+  if (AB_RESIZABLE && AB_RESIZABLE.call(b.buffer)) throw new ValidationTypeError(`${name} must not be backed by a resizable buffer`);
+  if (typeof len === 'number' && b.length !== len)
+    throw new ValidationRangeError(`${name} must be ${len} bytes, got ${b.length}`);
   if (typeof len === 'object') {
-    if (len.min !== undefined && v.length < len.min) throw new ValidationRangeError(`${name} must be at least ${len.min} bytes, got ${v.length}`);
-    if (len.max !== undefined && v.length > len.max) throw new ValidationRangeError(`${name} must be at most ${len.max} bytes, got ${v.length}`);
+    if (len.min !== undefined && b.length < len.min) throw new ValidationRangeError(`${name} must be at least ${len.min} bytes, got ${b.length}`);
+    if (len.max !== undefined && b.length > len.max) throw new ValidationRangeError(`${name} must be at most ${len.max} bytes, got ${b.length}`);
   }
-  return v;
+  return new Uint8Array(b.buffer, b.offset, b.length);
 }
 
 /** Asserts `v` is a string, optionally non-empty and at most `max` characters. */

@@ -7,7 +7,7 @@
  * TerraError('ISOLATION_VIOLATION') and an audit event.
  */
 import {
-  checkBool, checkBytes, checkFunction, checkInt, checkObject, checkOneOf, checkString, describeThrown, isInstance, NS_PER_MS, PAGE_SIZE, TerraError,
+  checkBool, checkBytes, checkFunction, checkInt, checkObject, checkOneOf, checkString, describeThrown, InvariantError, isInstance, NS_PER_MS, PAGE_SIZE, TerraError,
   type Gppn, type SimContext, type VmId,
 } from '../sim/index.js';
 import { PageState, type MachineMemory, type MemoryManager } from '../memory/index.js';
@@ -19,7 +19,7 @@ import { nextState, type VmAction } from './lifecycle.js';
 import { Vm, VM_KINDS, type VmInfo, type VmKind } from './vm.js';
 import { REGISTERS, REG, type RegisterName } from './vcpu.js';
 import { AddressSpaceBudget, addressSpaceCap, MAX_THREADS_PER_VM } from './spaces.js';
-import { BLOCK_SIZE, CONTROLLER_SECTOR, checkIo, type AsyncBlockController, type BlockBackend } from './disk.js';
+import { BLOCK_SIZE, CONTROLLER_SECTOR, checkIo, type AsyncBlockController, type BlockBackend, type ControllerCompletion } from './disk.js';
 import type { AttestationService } from '../attestation/index.js';
 import type { GuestOs, GuestPlatform, ProgramFn, ThreadSpec } from './guest-interface.js';
 
@@ -77,6 +77,19 @@ function snapshotArgs(args: unknown): readonly number[] | undefined {
     return Object.freeze(out);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * True when `data` is a plain Uint8Array of exactly `len` bytes over ordinary (not shared, not
+ * detached) memory: what a device may DMA into guest memory. Never throws.
+ */
+function validDma(data: unknown, len: number): data is Uint8Array {
+  try {
+    checkBytes('data', data, len);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -514,14 +527,23 @@ export class Tvmm {
           sim.trace.emit('io', toDisk ? 'disk.write' : 'disk.read', vm.id, { disk: name, lba: io.lba, count: io.count });
           try {
             if (toDisk) backend.write(io.lba, tvmm.#dmaSource(vm.id, phys, gpa, io.count));
-            else phys.write(gpa, backend.read(io.lba, io.count));
+            else {
+              // The backend is outside the TCB (the host's storage): its answer must be exactly the
+              // requested blocks, or the DMA would write guest pages outside the window the driver
+              // programmed (a longer answer overwrote the pages after it).
+              const data: unknown = backend.read(io.lba, io.count);
+              if (!validDma(data, io.count * BLOCK_SIZE)) {
+                sim.trace.security('disk.bad-transfer', vm.id, { disk: name, lba: io.lba, count: io.count });
+                return -5;
+              }
+              phys.write(gpa, data);
+            }
             return 0;
           } catch (e) {
-            if (e instanceof TerraError) {
-              sim.trace.security('disk.io-error', vm.id, { disk: name, code: e.code });
-              return -5;
-            }
-            throw e;
+            if (isInstance(e, InvariantError)) throw e;
+            // Whatever the backend threw (an integrity failure, a bug, a hostile value) is an IO error for the guest.
+            sim.trace.security('disk.io-error', vm.id, { disk: name, code: isInstance(e, TerraError) ? e.code : 'BACKEND_FAULT' });
+            return -5;
           }
         };
         const ctl = tvmm.#controllers.get(vm.id)?.get(name);
@@ -573,17 +595,39 @@ export class Tvmm {
       },
       complete: (): readonly { tag: number; status: number }[] => {
         const out: { tag: number; status: number }[] = [];
-        for (const c of ctl.c.poll()) {
-          const p = ctl.pending.get(c.tag);
-          if (!p) continue; // not issued through this VM's platform
-          ctl.pending.delete(c.tag);
-          let status = c.status === 'good' ? 0 : -5;
-          if (status === 0 && p.op === 'read') {
-            if (!(c.data instanceof Uint8Array) || c.data.length !== p.count * BLOCK_SIZE || vm.state !== 'running') status = -5;
-            else phys.write(p.gpa, c.data);
+        // The controller is the host's: a malformed ring (not an array, entries with throwing
+        // accessors, data over shared or detached memory) is an IO error, never an exception into
+        // the guest's interrupt handler.
+        let ring: unknown;
+        try {
+          ring = ctl.c.poll();
+        } catch (e) {
+          if (isInstance(e, InvariantError)) throw e;
+          ring = undefined;
+        }
+        if (!Array.isArray(ring)) {
+          sim.trace.security('disk.bad-completion', vm.id, { disk: name });
+          return out;
+        }
+        for (const c of ring as unknown[]) {
+          let tag: unknown, st: unknown, data: unknown;
+          try {
+            ({ tag, status: st, data } = c as ControllerCompletion);
+          } catch {
+            sim.trace.security('disk.bad-completion', vm.id, { disk: name });
+            continue;
           }
-          sim.trace.emit('io', status < 0 ? 'disk.io-error' : 'disk.complete', vm.id, { disk: name, tag: c.tag });
-          out.push({ tag: c.tag, status });
+          if (typeof tag !== 'number') continue;
+          const p = ctl.pending.get(tag);
+          if (!p) continue; // not issued through this VM's platform
+          ctl.pending.delete(tag);
+          let status = st === 'good' ? 0 : -5;
+          if (status === 0 && p.op === 'read') {
+            if (!validDma(data, p.count * BLOCK_SIZE) || vm.state !== 'running') status = -5;
+            else phys.write(p.gpa, data);
+          }
+          sim.trace.emit('io', status < 0 ? 'disk.io-error' : 'disk.complete', vm.id, { disk: name, tag });
+          out.push({ tag, status });
         }
         return out;
       },
