@@ -223,7 +223,7 @@ export interface TargetInput {
   readonly min: number;
   readonly max: number;
   readonly shares: number;
-  /** Active pages (f̂ × resident). */
+  /** Active pages (f̂ × the VM's physical pages: the sampler draws from all of them). */
   readonly activePages: number;
 }
 

@@ -406,13 +406,18 @@ export class EsxMemory {
 
   #computeTargets(): void {
     const frames = this.mm.machine.frames;
-    // Targets drive free memory above the high threshold (ESX §6.3).
-    const pool = Math.max(0, frames - Math.ceil(frames * this.reclaim.t.high));
+    // Targets drive free memory above the high threshold (ESX §6.3). A VM's allocation counts every
+    // mapped page, shared ones included (Fig. 8's aggregate allocation exceeds machine memory), so the
+    // pool is the frames plus the pages sharing saves: otherwise the savings would sit free and no VM
+    // would ever be below its target again.
+    const pool = Math.max(0, frames - Math.ceil(frames * this.reclaim.t.high) + this.sharing.savedPages());
     const inputs = [...this.#vms.entries()]
       .filter(([id]) => this.mm.hasVm(id as VmId))
       .map(([id, r]) => {
         const e = this.sampler.estimate(id as VmId);
-        return { vm: id as VmId, min: r.cfg.min, max: r.cfg.max, shares: r.cfg.shares, activePages: Math.round(e.active * Math.max(r.resident, 1)) };
+        // The sampler draws from all of the VM's physical pages (§5.3), so f̂ is a fraction of them,
+        // not of the resident ones (which would understate a ballooned or swapped VM's activity).
+        return { vm: id as VmId, min: r.cfg.min, max: r.cfg.max, shares: r.cfg.shares, activePages: Math.round(e.active * this.mm.pmap(id as VmId).pages) };
       });
     const t = computeTargets(inputs, pool, this.#tau);
     for (const [id, v] of t) this.#vms.get(id)!.target = v;
@@ -430,7 +435,9 @@ export class EsxMemory {
       const excess = state === 'high' ? overMax : r.resident - r.target;
       if (this.autoBalloon) {
         const cur = this.balloon.actual(vm);
-        const want = state === 'high' && overMax <= 0 ? Math.min(this.balloon.target(vm), Math.max(0, cur + r.resident - r.target)) : Math.max(0, cur + excess);
+        // In high no reclamation is performed (§6.3): a balloon may deflate toward the target but
+        // never inflate beyond what it already holds.
+        const want = state === 'high' && overMax <= 0 ? Math.min(cur, Math.max(0, cur + r.resident - r.target)) : Math.max(0, cur + excess);
         this.balloon.setTarget(vm, want);
       }
       const bt = this.balloon.target(vm), ba = this.balloon.actual(vm);

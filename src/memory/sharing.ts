@@ -430,6 +430,14 @@ export class PageSharing {
     return { ...s, sharedPpns: shared };
   }
 
+  /** Pages saved by sharing (KSM pages_sharing: Σ over shared frames of refcount − 1). O(frames) over typed arrays. */
+  savedPages(): number {
+    const m = this.#m, flags = m.flags, rc = m.refcount;
+    let saved = 0;
+    for (let f = 0, n = m.frames; f < n; f++) if ((flags[f] & (FrameFlag.USED | FrameFlag.SHARED)) === (FrameFlag.USED | FrameFlag.SHARED)) saved += rc[f] - 1;
+    return saved;
+  }
+
   /** System-wide counters (KSM names). O(frames). */
   stats(): SharingStats {
     let shared = 0, refs = 0, zero = 0, hints = 0;

@@ -68,11 +68,9 @@ describe('esx-realloc (E7, Fig. 8: five Windows VMs + 160 MB overhead on 1 GB), 
     expect(o.sqlTargetQueryPeakMB).toBeGreaterThanOrEqual(1.1 * o.sqlMinMB);
     expect(o.sqlPrivateQueryPeakMB).toBeGreaterThanOrEqual(4 * o.sqlPrivateBeforeQueryMB);
   });
-  // Known gap (docs/results-esx.md, E7): our targets share out machine frames only, so the memory
-  // that sharing saves stays free, the host never leaves high after the first reclamation and the
-  // idle SQL VM keeps ≈ 197 MB. When the allocator counts shared pages consistently this starts to
-  // pass: drop `.fails`.
-  it.fails('paper shape not yet reproduced: the idle SQL VM\'s allocation falls to within 10 % of its min, and climbs with its query', async () => {
+  // Before the target pool counted the pages sharing saves, that memory sat free, the host never left
+  // high after the first reclamation and the idle SQL VM kept ≈ 197 MB: this test pinned that gap.
+  it('the idle SQL VM\'s allocation falls to within 10 % of its min, and climbs with its query', async () => {
     const o = await run();
     expect(o.sqlIdleMB).toBeLessThanOrEqual(1.1 * o.sqlMinMB);
     expect(o.sqlQueryPeakMB).toBeGreaterThanOrEqual(o.sqlBeforeQueryMB + 0.1 * o.sqlMinMB);
