@@ -95,14 +95,16 @@ function reportJson(r: VerificationReport): string {
 }
 
 /** `terracloak verify`: verifies a quote against a pinned root and a policy. */
-export function cmdVerify(opts: { quote: string; nonce: string; root: string; policy: string; json?: boolean }): AttestCommandResult {
+export function cmdVerify(opts: { quote: string; nonce: string; root: string; policy: string; json?: boolean; at?: number }): AttestCommandResult {
   const quote = readBytes(need('quote', opts.quote), 'quote');
   const nonce = nonceOf(opts.nonce);
   const rootText = new TextDecoder().decode(readBytes(need('root', opts.root), 'root'));
   const policyText = new TextDecoder().decode(readBytes(need('policy', opts.policy), 'policy'));
   let verifier: Verifier;
   try {
-    verifier = new Verifier(createSimContext({ seed: 0 }), nobleProvider, fromPem(rootText), policyText);
+    // Certificate validity is checked at `at` (ms since 1970) when given, else at the simulation epoch.
+    const at = opts.at;
+    verifier = new Verifier(createSimContext({ seed: 0 }), nobleProvider, fromPem(rootText), policyText, at === undefined ? {} : { now: () => at });
   } catch (e) {
     if (e instanceof TerraError) {
       const field = e.detail.field !== undefined ? ` (field ${e.detail.field})` : '';

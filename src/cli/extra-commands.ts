@@ -8,11 +8,7 @@
  * forever; `--at now` takes the real current time (like `openssl verify`), `--at 2030-01-01T00:00:00Z`
  * an explicit one (like `openssl verify -attime`).
  */
-import { readFileSync } from 'node:fs';
-import { TerraError, createSimContext } from '../sim/index.js';
-import { fromHex, nobleProvider, toHex } from '../crypto/index.js';
-import { Verifier, fromPem } from '../attestation/index.js';
-import { ATTEST_COMMANDS, type AttestCommandResult } from './attest-commands.js';
+import { ATTEST_COMMANDS, cmdVerify } from './attest-commands.js';
 import { STORAGE_COMMANDS } from './storage-extra.js';
 import { UsageError } from './args.js';
 import { registerCommand } from './main.js';
@@ -30,51 +26,6 @@ export function parseAtTime(v: string, now: () => number = () => Date.now()): nu
   return t;
 }
 
-function nonceHex(v: unknown): Uint8Array {
-  if (typeof v !== 'string' || v.length === 0) throw new UsageError('--nonce is required');
-  let n: Uint8Array;
-  try {
-    n = fromHex(v);
-  } catch {
-    throw new UsageError('--nonce must be hex');
-  }
-  if (n.length < 8 || n.length > 64) throw new UsageError('--nonce must be 8–64 bytes (16–128 hex digits)');
-  return n;
-}
-
-function fileBytes(opt: string, path: unknown): Uint8Array {
-  if (typeof path !== 'string' || path.length === 0) throw new UsageError(`--${opt} is required`);
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new UsageError(`cannot read ${opt} ${JSON.stringify(path)}: ${(e as Error).message}`);
-  }
-}
-
-/** `terracloak verify … --at T`: cmdVerify with certificate validity checked at `at` (same output and exit codes). */
-function verifyAt(quotePath: string, o: Readonly<Record<string, string | number | boolean | undefined>>, at: number): AttestCommandResult {
-  const quote = fileBytes('quote', quotePath);
-  const nonce = nonceHex(o.nonce);
-  const rootText = new TextDecoder().decode(fileBytes('root', o.root));
-  const policyText = new TextDecoder().decode(fileBytes('policy', o.policy));
-  const json = o.json === true;
-  let verifier: Verifier;
-  try {
-    verifier = new Verifier(createSimContext({ seed: 0 }), nobleProvider, fromPem(rootText), policyText, { now: () => at });
-  } catch (e) {
-    if (e instanceof TerraError) {
-      const field = e.detail.field !== undefined ? ` (field ${e.detail.field})` : '';
-      return { exitCode: 1, stdout: json ? JSON.stringify({ ok: false, error: e.code, message: e.message }) : `refused: ${e.code}${field}: ${e.message}` };
-    }
-    throw e;
-  }
-  verifier.registerNonce(nonce);
-  const r = verifier.verify(quote, nonce);
-  if (json) return { exitCode: r.ok ? 0 : 1, stdout: JSON.stringify(r, (_k, v) => (v instanceof Uint8Array ? toHex(v) : v)) };
-  if (r.ok) return { exitCode: 0, stdout: 'verified' };
-  return { exitCode: 1, stdout: `refused: check ${r.failed!.name} failed with ${r.failed!.code}: ${r.failed!.detail}` };
-}
-
 const VERIFY_AT_USAGE = ' [--at <ISO time>|now]';
 
 for (const c of [...ATTEST_COMMANDS, ...STORAGE_COMMANDS]) {
@@ -90,7 +41,7 @@ for (const c of [...ATTEST_COMMANDS, ...STORAGE_COMMANDS]) {
         if (typeof opts.at !== 'string') throw new UsageError('--at needs a value');
         const at = parseAtTime(opts.at);
         if (positionals.length !== 1) throw new UsageError('verify takes exactly one quote file');
-        return verifyAt(positionals[0], opts, at);
+        return cmdVerify({ quote: positionals[0], nonce: opts.nonce as string, root: opts.root as string, policy: opts.policy as string, json: opts.json === true, at });
       }
       const r = c.run(positionals, opts);
       if (!hasJson && opts.json === true) return { exitCode: r.exitCode, stdout: JSON.stringify({ ok: r.exitCode === 0, ...(typeof opts.out === 'string' ? { out: opts.out } : {}), ...(typeof opts['chain-out'] === 'string' ? { chainOut: opts['chain-out'] } : {}), message: r.stdout.trim() }) };
