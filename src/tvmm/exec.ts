@@ -79,6 +79,8 @@ export interface ThreadRec {
   proc?: Proc;
   /** Cached cloaking domain, refreshed at every resume and after every user hypercall. */
   domain: DomainId;
+  /** Bumped at exec and at death: a Proc or user channel of an older incarnation is dead. */
+  incarnation: number;
 }
 
 /** Thrown inside a program's generator when the kernel kills it or a violation terminates it. */
@@ -163,6 +165,15 @@ export function makeProc(
 ): Proc {
   const argv = Object.freeze([...t.argv]);
   const env = Object.freeze({ ...t.env });
+  // This Proc belongs to one incarnation of the thread: after exec (a new image) or the thread's
+  // death, code of the old image that is still running — e.g. because the kernel exec'ed or killed
+  // the thread from inside its own page-fault handler — must not act in the new image's address
+  // space and cloaking domain. Every access checks the incarnation first.
+  const inc = t.incarnation;
+  const gone = (): never => {
+    throw new ThreadKilled('this program image was replaced or its thread is gone');
+  };
+  const ctx = (): MmuContext => (t.incarnation === inc ? getCtx() : gone());
   const checkAddr = (a: number): number => {
     if (typeof a !== 'number' || (a >>> 0) !== a) bad(a);
     return a;
@@ -178,16 +189,16 @@ export function makeProc(
   const byte = (v: number): number => (typeof v === 'number' && (v & 0xff) === v ? v : bad(v, 'byte value'));
   const word = (v: number): number => (typeof v === 'number' && (v >>> 0) === v ? v : bad(v, 'value'));
   const proc: Proc & { hypercall(nr: number, args: readonly number[]): number } = {
-    load8: (a) => (typeof a === 'number' && (a >>> 0) === a ? (t.ctx ?? getCtx()).load8(a) : bad(a)),
-    load32: (a) => (typeof a === 'number' && (a >>> 0) === a ? (t.ctx ?? getCtx()).load32(a) : bad(a)),
-    store8: (a, v) => (typeof a === 'number' && (a >>> 0) === a ? (t.ctx ?? getCtx()).store8(a, byte(v)) : bad(a)),
-    store32: (a, v) => (typeof a === 'number' && (a >>> 0) === a ? (t.ctx ?? getCtx()).store32(a, word(v)) : bad(a)),
-    read: (a, len) => getCtx().read(checkAddr(a), checkInt('len', len, 0, 1 << 26)),
+    load8: (a) => (typeof a === 'number' && (a >>> 0) === a ? (t.incarnation === inc ? t.ctx ?? getCtx() : gone()).load8(a) : bad(a)),
+    load32: (a) => (typeof a === 'number' && (a >>> 0) === a ? (t.incarnation === inc ? t.ctx ?? getCtx() : gone()).load32(a) : bad(a)),
+    store8: (a, v) => (typeof a === 'number' && (a >>> 0) === a ? (t.incarnation === inc ? t.ctx ?? getCtx() : gone()).store8(a, byte(v)) : bad(a)),
+    store32: (a, v) => (typeof a === 'number' && (a >>> 0) === a ? (t.incarnation === inc ? t.ctx ?? getCtx() : gone()).store32(a, word(v)) : bad(a)),
+    read: (a, len) => ctx().read(checkAddr(a), checkInt('len', len, 0, 1 << 26)),
     readInto: (a, out) => {
       if (!(out instanceof Uint8Array)) checkBytes('out', out);
-      getCtx().read(checkAddr(a), out.length, out);
+      ctx().read(checkAddr(a), out.length, out);
     },
-    write: (a, data) => getCtx().write(checkAddr(a), checkBytes('data', data).slice()),
+    write: (a, data) => ctx().write(checkAddr(a), checkBytes('data', data).slice()),
     *syscall(nr: number, args: readonly number[] = [], cont?: ProgramFn) {
       checkInt('nr', nr, 0, 0xffff);
       if (!Array.isArray(args) || args.length > 5) throw new RangeError('syscall takes at most 5 register arguments');
@@ -199,7 +210,7 @@ export function makeProc(
       sim.clock.advance(ns);
       yield { kind: 'preempt' };
     },
-    hypercall: (nr, args) => hypercall(nr, args),
+    hypercall: (nr, args) => (t.incarnation === inc ? hypercall(nr, args) : gone()),
     argv,
     env,
   };
@@ -257,12 +268,14 @@ export class Executor {
   }
 
   #makeProc(t: ThreadRec): Proc {
+    const inc = t.incarnation;
     const channel: UserChannel = {
       vm: this.vm,
       tid: t.tid,
       program: t.program,
       regs: t.regs,
       hypercall: (nr, args) => {
+        if (t.incarnation !== inc) throw new ThreadKilled('this program image was replaced or its thread is gone');
         const r = this.userHypercall({ vm: this.vm, mode: 'user', tid: t.tid, root: t.root, domain: this.#domain(t) }, nr, args);
         this.refreshDomain(t);
         return r;
@@ -291,6 +304,7 @@ export class Executor {
       state: 'ready',
       started: false,
       domain: KERNEL_DOMAIN,
+      incarnation: 0,
     };
     t.regs[REG.sp] = sp >>> 0;
     t.regs[REG.pc] = pc >>> 0;
@@ -322,6 +336,7 @@ export class Executor {
       state: 'ready',
       started: true,
       domain: KERNEL_DOMAIN,
+      incarnation: 0,
     };
     this.threads.set(t.tid, t);
     this.hooks?.onFork?.(this.vm, parentTid, t.tid);
@@ -337,6 +352,7 @@ export class Executor {
     const t = this.get(tid);
     const fn = this.programs.get(program);
     if (!fn) throw new TerraError('NOT_FOUND', `no program named ${JSON.stringify(program)}`);
+    t.incarnation++;
     for (const f of t.frames) endFrame(f);
     t.root = root;
     t.program = program;
@@ -369,6 +385,7 @@ export class Executor {
   #kill(t: ThreadRec): void {
     if (t.state === 'dead') return;
     t.state = 'dead';
+    t.incarnation++;
     for (const f of t.frames.reverse()) endFrame(f);
     t.frames = [];
     this.hooks?.onExit?.(this.vm, t.tid);
