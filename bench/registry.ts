@@ -1,5 +1,6 @@
 /** Every benchmark section, one import line per area module (keep one line each to avoid edit conflicts). */
 import type { BenchSection } from './types.js';
+import { hardenBench } from './harden.js';
 import { dedupBench, vicBench } from './storage.js';
 import { attestBench } from './attest.js';
 import { sharingBench } from './memory.js';
@@ -8,6 +9,7 @@ import { cloakBench } from './cloak.js';
 import { productBench } from './product.js';
 
 export const SECTIONS: BenchSection[] = [
+  hardenBench, // first: it measures before any Host hardens the realm
   dedupBench, vicBench,
   accessBench,
   scaleBench,

@@ -77,6 +77,28 @@ function tameKey(o: object, k: PropertyKey): void {
 }
 
 /**
+ * `Object.freeze` without its cost. V8 moves a frozen object's (empty) elements store to a frozen
+ * elements kind, and once Object.prototype or a typed-array prototype is like that, typed-array
+ * element access takes a slower path (noble's SHA-256 ran 6× slower, the demo 1.8×). Making the
+ * object non-extensible and each own property non-configurable (data properties non-writable) gives
+ * the same result — `Object.isFrozen` is true — but redefining a prototype's data properties turns it
+ * into a dictionary-mode object, which made byte loops over typed arrays 9× slower; using it once as
+ * a constructor's prototype makes V8 optimize it back to fast properties (`OptimizeAsPrototype`).
+ * Bench section `harden` measures both loops before and after hardening (`npm run bench -- --only harden`).
+ */
+function freeze(o: object): void {
+  Object.preventExtensions(o);
+  for (const k of Reflect.ownKeys(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, k);
+    if (!d || (!d.configurable && (!('value' in d) || !d.writable))) continue;
+    Object.defineProperty(o, k, 'value' in d ? { value: d.value, writable: false, enumerable: d.enumerable, configurable: false } : { get: d.get, set: d.set, enumerable: d.enumerable, configurable: false });
+  }
+  const F = function (this: unknown) {} as unknown as { new (): unknown; prototype: object };
+  F.prototype = o;
+  new F();
+}
+
+/**
  * Freezes the realm's intrinsics (constructors, prototypes, namespaces, the hidden iterator and
  * generator prototypes, %TypedArray%) and locks their global bindings. Idempotent; called by
  * `new Host()`. The `Error` constructor itself stays extensible (`Error.stackTraceLimit`, V8's
@@ -134,7 +156,7 @@ export function hardenIntrinsics(): void {
       if ('value' in d) stack.push(d.value);
       else stack.push(d.get, d.set);
     }
-    if (o !== ErrorCtor) Object.freeze(o);
+    if (o !== ErrorCtor) freeze(o);
   }
   // The Error constructor: freeze everything but the V8 stack-trace hooks.
   for (const k of Reflect.ownKeys(Error)) {
