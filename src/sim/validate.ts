@@ -53,14 +53,14 @@ function bytesOf(v: unknown): { buffer: ArrayBufferLike; offset: number; length:
   try {
     if (TA_TAG_GET.call(v) !== 'Uint8Array') return undefined;
     const buffer = TA_BUFFER.call(v) as ArrayBufferLike;
+    // ArrayBuffer's byteLength getter throws on a SharedArrayBuffer: probe with it, so the common
+    // case (a plain buffer) never throws (an exception per call cost 13 % of the demo's time).
     let shared = false;
-    if (SAB_BYTES) {
-      try {
-        SAB_BYTES.call(buffer);
-        shared = true;
-      } catch {
-        shared = false;
-      }
+    try {
+      AB_BYTES.call(buffer);
+    } catch {
+      shared = SAB_BYTES !== undefined;
+      if (shared) SAB_BYTES!.call(buffer); // neither kind of buffer: throws, so not a byte array
     }
     return { buffer, offset: TA_OFFSET.call(v) as number, length: TA_LENGTH.call(v) as number, shared };
   } catch {
