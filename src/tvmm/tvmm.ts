@@ -97,6 +97,8 @@ function validDma(data: unknown, len: number): data is Uint8Array {
 export const TIME_SLICE_NS = NS_PER_MS;
 /** Most one-shot timers a VM may have armed at once (GuestPlatform.setTimer refuses more with TerraError('BUSY')). */
 export const MAX_TIMERS_PER_VM = 4096;
+/** Console text a VM may leave in `Tvmm.consoleLines` per boot (characters); later lines are dropped (one security event). */
+export const MAX_CONSOLE_CHARS_PER_VM = 4 * 1024 * 1024;
 /** Maximum VMs per TVMM (VM ids are 16-bit; 0xfffe/0xffff are reserved owners). */
 export const MAX_VMS = 4096;
 
@@ -403,6 +405,8 @@ export class Tvmm {
       (what, root) => sim.trace.emit('mmu', `address-space.${what}`, vm.id, { root }),
     );
     let armedTimers = 0;
+    let consoleChars = 0;
+    let consoleDropped = 0;
     const threadRoom = (): void => {
       if (ex.threads.size >= MAX_THREADS_PER_VM) throw new TerraError('OUT_OF_MEMORY', `the VM has ${MAX_THREADS_PER_VM} threads, the most the TVMM holds for it`);
     };
@@ -504,7 +508,15 @@ export class Tvmm {
         return b;
       },
       console(line) {
-        sim.trace.emit('guest', 'console', vm.id, { line: checkString('line', line, { max: 4096 }) });
+        checkString('line', line, { max: 4096 });
+        // Console text is kept in TVMM memory for the life of the TVMM: bounded per VM, so a guest
+        // printing in a loop cannot grow the host's memory without limit (the rest is counted).
+        if (consoleChars + line.length > MAX_CONSOLE_CHARS_PER_VM) {
+          if (consoleDropped++ === 0) sim.trace.security('console.quota', vm.id, { limit: MAX_CONSOLE_CHARS_PER_VM });
+          return;
+        }
+        consoleChars += line.length;
+        sim.trace.emit('guest', 'console', vm.id, { line });
         tvmm.consoleLines.push({ vm: vm.id, t: sim.clock.now, line });
       },
       programs: () => Object.freeze([...vm.programs.keys()].sort()),
