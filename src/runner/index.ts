@@ -15,7 +15,7 @@ import { nobleProvider as P, toHex } from '../crypto/index.js';
 import { BalloonDriver, BUILTIN_PROGRAMS, GuestKernel, type KernelAdversary, type KernelDriver } from '../guest/index.js';
 import { attachEsx, type EsxMemory } from '../memory/index.js';
 import type { Measurement, Scenario, ScenarioAdversary, ScenarioVm } from '../scenario/index.js';
-import { createSimContext, NS_PER_MS, TerraError, type TraceEvent, type VmId } from '../sim/index.js';
+import { checkInt, createSimContext, NS_PER_MS, TerraError, type TraceEvent, type VmId } from '../sim/index.js';
 import { Host, MemoryDisk, type ProgramFn, type Tvmm } from '../tvmm/index.js';
 import { securityCounts, stateBandsFromTrace, type AttackRow, type AttestationData, type MemorySample, type ReportData, type SummaryRow } from '../report/index.js';
 import { buildImage, parseImage, policyFor, Verifier, x25519KeyPair } from '../attestation/index.js';
@@ -23,7 +23,7 @@ import { ATTACKS } from '../attacks/registry.js';
 import { MAX_FILE_SIZE } from '../storage/index.js';
 import { combineHooks, stageAdversary, type StagedAdversary, type VictimContext } from './adversaries.js';
 import { delayedStart, newVaultLog, wrapProgram, type VaultLog } from './vault.js';
-import { attachVmController, attachVmDisks, closeDisks, createHostStorage, dedupPass, dedupRows, interruptRows, scheduleDedup, type DedupMeasureRow, type HostStorage, type InterruptMeasureRow } from './storage.js';
+import { attachVmController, attachVmDisks, closeDisks, createHostStorage, dedupPass, dedupRows, interruptRows, MAX_VOLUME_MIB, scheduleDedup, type DedupMeasureRow, type HostStorage, type InterruptMeasureRow } from './storage.js';
 
 export { ADVERSARY_META, type StagedAdversary, type VictimContext } from './adversaries.js';
 export { VAULT_PAGES, STACK_BASE, type VaultLog } from './vault.js';
@@ -117,9 +117,34 @@ function defaultTarget(a: ScenarioAdversary, vm: ScenarioVm): string | undefined
   return undefined;
 }
 
+/**
+ * Default ceiling on the real host memory a scenario may need (MiB): the frame side tables of every
+ * declared machine (about 7 bytes per 4 KiB frame, allocated up front) plus, per host, the guest
+ * memory its VMs could touch (at most the machine's size) plus its cluster volume. A valid scenario
+ * file may declare 16 hosts of 256 GiB and 256 VMs of 4 GiB; running one must not exhaust the memory
+ * of the machine running the simulator.
+ */
+export const DEFAULT_MAX_REAL_MIB = 16 * 1024;
+
+/** The real host memory (MiB) a scenario may need at most (see {@link DEFAULT_MAX_REAL_MIB}). */
+export function scenarioFootprintMiB(s: Scenario): number {
+  let total = 0;
+  for (const h of s.hosts) {
+    const here = s.vms.filter((v) => (v.host ?? s.hosts[0].name) === h.name);
+    const guest = Math.min(h.machineMiB, here.reduce((n, v) => n + v.memoryMiB, 0));
+    const disks = Math.min(MAX_VOLUME_MIB, here.reduce((n, v) => n + v.disks.reduce((m, d) => m + d.sizeMiB, 0), 0));
+    total += Math.ceil((h.machineMiB * 256 * 7) / (1 << 20)) + guest + disks;
+  }
+  return total;
+}
+
 /** Runs a scenario; `seed` overrides the scenario's seed. Throws {@link ScenarioRunError} when it cannot be run as written. */
-export function runScenario(s: Scenario, opts: { seed?: number } = {}): ScenarioRunResult {
+export function runScenario(s: Scenario, opts: { seed?: number; maxRealMiB?: number } = {}): ScenarioRunResult {
   const seed = opts.seed ?? s.seed;
+  const maxReal = opts.maxRealMiB === undefined ? DEFAULT_MAX_REAL_MIB : checkInt('maxRealMiB', opts.maxRealMiB, 1);
+  const footprint = scenarioFootprintMiB(s);
+  if (footprint > maxReal)
+    throw new ScenarioRunError('hosts', `the scenario could need ${footprint} MiB of real memory to simulate (machine side tables, touched guest memory, cluster volumes), more than the ${maxReal} MiB this runner allows`);
   const notes: string[] = [];
   const want = new Set<Measurement>(s.measure);
 
