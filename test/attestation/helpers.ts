@@ -1,9 +1,20 @@
 // Shared fixtures for attestation tests.
 import { nobleProvider, utf8 } from '../../src/crypto/index.js';
 import { buildImage, createAttestedHost, parseImage, policyFor, Verifier, type AttestedHostOptions } from '../../src/attestation/index.js';
-import { createSimContext } from '../../src/sim/index.js';
+import { createSimContext, TerraError } from '../../src/sim/index.js';
 
 export const P = nobleProvider;
+
+/** Runs `f`: 'OK' when it returns, the TerraError's code when it throws one (anything else rethrows). */
+export function errorCode(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof TerraError) return e.code;
+    throw e;
+  }
+  return 'OK';
+}
 
 /** A small deterministic image file. */
 export function sampleImage(name = 'bank', size = 20_000, salt = 0): Uint8Array {

@@ -4,17 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { TerraError, createSimContext } from '../../src/sim/index.js';
 import { utf8 } from '../../src/crypto/index.js';
 import { RootOfTrust, createAttestedHost, defaultBootImages } from '../../src/attestation/index.js';
-import { P } from './helpers.js';
+import { P, errorCode } from './helpers.js';
 
-const code = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TerraError) return e.code;
-    throw e;
-  }
-  return 'OK';
-};
+const code = errorCode;
 
 describe('root-of-trust sealing', () => {
   it('a blob opens only on its device, under its register selection and values', () => {

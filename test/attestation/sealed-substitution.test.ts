@@ -5,17 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { TerraError } from '../../src/sim/index.js';
 import { utf8 } from '../../src/crypto/index.js';
 import { MemoryBlobStore, cborDecode, createAttestedHost, type BlobStore } from '../../src/attestation/index.js';
-import { sampleImage } from './helpers.js';
+import { sampleImage, errorCode } from './helpers.js';
 
-const code = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TerraError) return e.code;
-    throw e;
-  }
-  return 'OK';
-};
+const code = errorCode;
 
 function host(seed = 5) {
   const h = createAttestedHost({ seed });

@@ -3,17 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedCrash, TerraError } from '../../src/sim/index.js';
 import { utf8 } from '../../src/crypto/index.js';
 import { createAttestedHost, defaultBootImages, parseSealedBlob, type AttestedHost } from '../../src/attestation/index.js';
-import { sampleImage } from './helpers.js';
+import { sampleImage, errorCode } from './helpers.js';
 
-const code = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TerraError) return e.code;
-    throw e;
-  }
-  return 'OK';
-};
+const code = errorCode;
 
 function host(seed = 5): AttestedHost {
   const h = createAttestedHost({ seed });
