@@ -492,13 +492,14 @@ export class Tvmm {
         // Armed timers are TVMM events: bounded per VM (a flood of them would be host memory and,
         // firing together, one unbounded interrupt storm).
         if (armedTimers >= MAX_TIMERS_PER_VM) throw new TerraError('BUSY', `the VM has ${MAX_TIMERS_PER_VM} timers armed`);
-        armedTimers++;
+        if (delayNs > Number.MAX_SAFE_INTEGER - sim.clock.now) throw new RangeError('delayNs reaches beyond the end of virtual time');
         sim.events.after(delayNs, `timer vm${vm.id}`, () => {
           armedTimers--;
           // A timer armed by an earlier boot (the VM was power-cycled since) has no one to go to.
           if (tvmm.#platforms.get(vm.id) !== p) return;
           if (vm.state === 'running' || vm.state === 'suspended') tvmm.raiseInterrupt(vm.id, vector);
         });
+        armedTimers++;
       },
       hypercall: (nr, args) => tvmm.#dispatch({ vm: vm.id, mode: 'kernel', domain: KERNEL_DOMAIN }, nr, args),
       entropy(n) {

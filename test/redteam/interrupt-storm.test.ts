@@ -87,6 +87,46 @@ describe('an interrupt storm from one VM cannot stall its co-tenant', () => {
     expect((w.refused() as TerraError).code).toBe('BUSY');
   });
 
+  it('refused timers (delay past the end of virtual time) do not use up the budget', () => {
+    const tvmm = new Host({ seed: 1, machineMiB: 64 }).boot();
+    let armed = 0;
+    let done = false;
+    const errors: unknown[] = [];
+    let plat!: GuestPlatform;
+    const id = tvmm.createVm({
+      name: 'late', kind: 'open-box', memoryMiB: 4,
+      guest: {
+        boot(p) {
+          plat = p;
+          p.setTimer(1000, 8);
+        },
+        interrupt() {
+          if (done) return;
+          done = true;
+          // Virtual time is past 0 here: a delay reaching past MAX_SAFE_INTEGER is refused by the event queue.
+          for (let i = 0; i < MAX_TIMERS_PER_VM + 10; i++) {
+            try {
+              plat.setTimer(Number.MAX_SAFE_INTEGER - plat.now() + 1, 9);
+            } catch (e) {
+              errors.push(e);
+            }
+          }
+          for (let i = 0; i < 10; i++) {
+            plat.setTimer(1000, 9);
+            armed++;
+          }
+        },
+        run: () => 'idle',
+      },
+    });
+    tvmm.power(id, 'on');
+    tvmm.run({ untilNs: 10_000 });
+    expect(done).toBe(true);
+    expect(errors).toHaveLength(MAX_TIMERS_PER_VM + 10);
+    expect(errors.every((e) => e instanceof RangeError)).toBe(true);
+    expect(armed).toBe(10);
+  });
+
   it('a timer armed before a power cycle does not fire into the next boot', () => {
     const tvmm = new Host({ seed: 1, machineMiB: 64 }).boot();
     const got: { boot: number; vector: number }[] = [];
