@@ -168,10 +168,26 @@ class WasmKernel implements PageKernel {
   }
 }
 
+/**
+ * Decodes the module's base64 here rather than with the global `atob`, which is not among the
+ * hardened intrinsics: a guest that replaced it could otherwise choose the code of the kernel a
+ * later machine compiles.
+ */
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const clean = s.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0, acc = 0, o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    const v = A.indexOf(clean[i]);
+    if (v < 0) throw new RangeError('page kernel: bad base64');
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >>> bits) & 0xff;
+    }
+  }
   return out;
 }
 

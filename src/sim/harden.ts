@@ -40,6 +40,9 @@ const GLOBAL_NAMES = [
   'Number', 'String', 'Boolean', 'Symbol', 'BigInt', 'RegExp',
   'Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError',
   'TextEncoder', 'TextDecoder', 'isFinite', 'isNaN', 'parseInt', 'parseFloat',
+  // The page kernel (src/memory/hash.ts): a patched Memory.prototype.buffer or Instance.prototype.exports
+  // getter would hand a guest the machine's frames or a hash oracle over them.
+  'WebAssembly',
 ] as const;
 
 /** Objects whose own data properties are tamed wholesale (every one of them is commonly shadowed). */

@@ -6,10 +6,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createFrameKernel, createPageKernel, hashPageJs, MachineMemory, MemoryManager, PageSharing, pagesEqual, type Hash64 } from '../../src/memory/index.js';
 import { HashIndex } from '../../src/memory/hash-index.js';
 import { createSimContext, PAGE_SIZE, type Gppn, type VmId } from '../../src/sim/index.js';
+import { Host } from '../../src/tvmm/index.js';
 
 const W = PAGE_SIZE / 4;
 const page = fc.uint8Array({ minLength: PAGE_SIZE, maxLength: PAGE_SIZE });
@@ -146,6 +147,27 @@ describe('page kernel', () => {
     const a = run(true), b = run(false);
     expect(a.st.merges).toBeGreaterThan(100);
     expect(a).toEqual(b);
+  });
+
+  it('a guest cannot reach the kernel through patched globals: WebAssembly is frozen, and atob is not used', async () => {
+    new Host({ seed: 1, machineMiB: 8 }); // hardens the realm
+    expect(Object.isFrozen(WebAssembly)).toBe(true);
+    expect(Object.isFrozen(WebAssembly.Memory.prototype)).toBe(true);
+    expect(Object.isFrozen(WebAssembly.Instance.prototype)).toBe(true);
+    expect(() => Object.defineProperty(WebAssembly.Memory.prototype, 'buffer', { get: () => null })).toThrow(TypeError);
+    const realAtob = globalThis.atob;
+    globalThis.atob = () => 'not the kernel';
+    try {
+      vi.resetModules(); // a fresh copy of hash.ts compiles the module again, under the patched atob
+      const fresh = await import('../../src/memory/hash.js');
+      const fk = fresh.createFrameKernel(2)!;
+      expect(fk).not.toBeNull();
+      const f = new Int32Array(fk.buffer, 0, W);
+      for (let i = 0; i < W; i++) f[i] = i * 7;
+      expect(fk.hashFrame(0, 9, h())).toEqual(hashPageJs(f, 0, 9, h()));
+    } finally {
+      globalThis.atob = realAtob;
+    }
   });
 
   it('the committed module is what scripts/build-wasm.mjs generates', () => {
