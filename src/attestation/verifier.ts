@@ -6,7 +6,7 @@
  * freshness with expiry on the verifier's virtual clock; revocation of keys; strict Ed25519;
  * fail-closed. Every verification returns a report of each check and its result.
  */
-import { ValidationRangeError, ValidationTypeError, TerraError, checkBytes, checkObject, type SimContext } from '../sim/index.js';
+import { ValidationRangeError, ValidationTypeError, TerraError, checkBytes, checkObject, platformRandomBytes, type SimContext } from '../sim/index.js';
 import { concatBytes, toHex, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { SIM_EPOCH_MS, isoTime, parseCert, type CertRole, type ParsedCert } from './x509.js';
 import { COSE_ALG, DBGSTAT, decodeQuote, sigStructure, ueidFor, type DecodedQuote, type QuoteClaims } from './quote.js';
@@ -123,7 +123,7 @@ export class Verifier {
 
   /** A fresh 32-byte nonce, valid for policy.nonceTtlSeconds of virtual time (platform CSPRNG when ctx.realRandomness). */
   issueNonce(): Uint8Array {
-    const n = this.ctx.realRandomness ? globalThis.crypto.getRandomValues(new Uint8Array(32)) : this.#rng.bytes(32);
+    const n = this.ctx.realRandomness ? platformRandomBytes(new Uint8Array(32)) : this.#rng.bytes(32);
     this.#remember(n);
     return n.slice();
   }

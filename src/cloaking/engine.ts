@@ -20,7 +20,7 @@
 import { nobleProvider, type CryptoProvider } from '../crypto/index.js';
 import { FrameFlag, PageState } from '../memory/index.js';
 import {
-  checkFunction, checkInt, checkObject, checkOneOf, checkString, PAGE_SIZE, TerraError,
+  checkFunction, checkInt, checkObject, checkOneOf, checkString, PAGE_SIZE, platformRandomBytes, TerraError,
   type Gppn, type Mpn, type TerraErrorCode, type VmId,
 } from '../sim/index.js';
 import {
@@ -302,7 +302,7 @@ export class CloakEngine {
     // Reserve a fresh epoch persistently BEFORE any encryption (threat CLK-26).
     this.epoch = this.#nv.advance('cloak.epoch');
     if (sim.realRandomness) {
-      this.#rand = (out) => void globalThis.crypto.getRandomValues(out);
+      this.#rand = (out) => void platformRandomBytes(out);
     } else {
       const rng = sim.rng.fork(`cloak/epoch/${this.epoch}`);
       this.#rand = (out) => void rng.bytes(out.length, out);
@@ -310,7 +310,7 @@ export class CloakEngine {
     let secret = this.#nv.getSecret();
     if (!secret) {
       secret = new Uint8Array(32);
-      if (sim.realRandomness) globalThis.crypto.getRandomValues(secret);
+      if (sim.realRandomness) platformRandomBytes(secret);
       else sim.rng.fork('cloak/secret').bytes(32, secret);
       this.#nv.setSecret(secret);
     }

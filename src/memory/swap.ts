@@ -22,7 +22,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { chacha20 } from '@noble/ciphers/chacha.js';
 import { checkInt, checkObject, PAGE_SIZE, TerraError, type Gppn, type Mpn, type SeededRng, type VmId } from '../sim/index.js';
-import { checkFunction } from '../sim/index.js';
+import { checkFunction, platformRandomBytes } from '../sim/index.js';
 import { FrameFlag } from './machine.js';
 import type { MemoryManager } from './manager.js';
 import { PageState } from './pmap.js';
@@ -161,7 +161,7 @@ export class HostSwap {
     const enc = opts.encrypt === undefined ? true : opts.encrypt === true ? true : opts.encrypt === false ? false : (() => { throw new TypeError('encrypt must be a boolean'); })();
     if (enc) {
       const key = new Uint8Array(32);
-      if (mm.ctx.realRandomness) globalThis.crypto.getRandomValues(key);
+      if (mm.ctx.realRandomness) platformRandomBytes(key);
       else rng.fork('swap-key').bytes(32, key);
       this.#key = key;
     }

@@ -148,6 +148,32 @@ describe('realRandomness', () => {
     }
     expect(cts[0]).not.toBe(cts[1]);
   });
+
+  it('a replaced crypto.getRandomValues never sees (or chooses) a key or nonce the TVMM draws', () => {
+    const c = globalThis.crypto as Crypto & { getRandomValues: Crypto['getRandomValues'] };
+    const seen: number[] = [];
+    // What a guest (JavaScript in the same realm) could do: every draw would land in its hands, all zero.
+    // (Calls from inside @noble's curve arithmetic, its scalar blinding, are not the TVMM's draws.)
+    Object.defineProperty(c, 'getRandomValues', { value: <T extends ArrayBufferView | null>(a: T): T => { const caller = (new Error().stack ?? '').split('\n')[2] ?? ''; if (!caller.includes('node_modules')) seen.push((a as unknown as Uint8Array).length); (a as unknown as Uint8Array).fill(0); return a; }, configurable: true, writable: true });
+    try {
+      let ok = false;
+      const prog: ProgramFn = function* (p) {
+        p.write(VA, new Uint8Array(4096).fill(1));
+        yield* p.syscall(SYS.getpid);
+        ok = p.read(VA, 4096).every((b) => b === 1);
+        return 0;
+      };
+      const w = bootCloaked({ programs: { prog }, host: { seed: 1, realRandomness: true } });
+      // The kernel reads the cloaked page at the syscall: the page is encrypted under fresh draws.
+      w.kernel.adversary = { afterTrap(t, k) { if (t.kind === 'syscall') k.readPage(k.gppnOf(k.proc(t.tid).root, VA)); } };
+      w.run();
+      expect(ok).toBe(true);
+      expect(w.engine.stats().encryptions).toBeGreaterThan(0);
+      expect(seen).toEqual([]);
+    } finally {
+      delete (c as unknown as Record<string, unknown>).getRandomValues;
+    }
+  });
 });
 
 describe('a plaintext frame that vanishes', () => {
