@@ -6,6 +6,7 @@
  *   security event by whoever raises it;
  * - a broken internal invariant → {@link InvariantError}.
  */
+import { lockClass } from './harden.js';
 
 /** Codes of typed (expected or adversarial) outcomes. */
 export type TerraErrorCode =
@@ -67,6 +68,9 @@ export class SimulatedCrash extends Error {
     super(`simulated crash at ${point}`);
   }
 }
+
+// Guests receive these errors and can reach the classes: no guest may redefine them for the others.
+for (const C of [TerraError, ValidationTypeError, ValidationRangeError, InvariantError, SimulatedCrash]) lockClass(C);
 
 /** Throws an InvariantError when `cond` is false. */
 export function invariant(cond: unknown, message: string): asserts cond {

@@ -175,3 +175,16 @@ export function hardenIntrinsics(): void {
   }
   hardened = true;
 }
+
+/**
+ * Locks a class the TVMM hands instances of to guests (or throws at them): its prototype and the
+ * constructor itself become frozen. Guest kernels of every VM share these classes, so a guest that
+ * replaced `Object.getPrototypeOf(platform.phys).read` would run its code with *another VM's*
+ * facade as `this` (and could call the original on it: that VM's memory); one that defined
+ * `Symbol.hasInstance` on TerraError would decide how the TVMM classifies exceptions. Called at
+ * module load for each such class, whether or not the realm is hardened.
+ */
+export function lockClass(C: abstract new (...a: never[]) => unknown): void {
+  freeze(C.prototype as object);
+  freeze(C);
+}

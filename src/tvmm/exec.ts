@@ -5,7 +5,7 @@
  * in user mode, only through the kernel view. Cloaking hooks in here (Overshadow's secure control
  * transfer: save the thread context, scrub what the kernel sees, restore on resume).
  */
-import { checkBytes, checkInt, describeThrown, InvariantError, isInstance, TerraError, type SimContext, type VmId } from '../sim/index.js';
+import { checkBytes, checkInt, describeThrown, InvariantError, isInstance, lockClass, TerraError, type SimContext, type VmId } from '../sim/index.js';
 import { GuestFault, KERNEL_DOMAIN, type DomainId, type MmuContext, type ShadowMmu } from './mmu.js';
 import { NREGS, REG, REGISTERS, type RegisterName, type Vcpu } from './vcpu.js';
 import type { Proc, ProgramFn, ThreadId, TrapInfo, TrapRequest } from './guest-interface.js';
@@ -155,6 +155,10 @@ function endFrame(f: Frame): void {
     /* a program's finally block may throw (or the generator is running); the frame is gone either way */
   }
 }
+
+// Programs and kernels see these exceptions; neither may redefine them (e.g. Symbol.hasInstance).
+lockClass(ThreadKilled);
+lockClass(GuestFault);
 
 /** Creates the Proc object a program sees. Internals live in closure scope only. */
 export function makeProc(

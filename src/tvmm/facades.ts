@@ -2,7 +2,7 @@
  * Guest-facing facades. Each keeps its TVMM reference in a private field, so nothing reachable
  * from the object by property access leads to frames, pmaps, metadata or keys.
  */
-import { checkBytes, checkInt, PAGE_SIZE, type Gppn, type VmId } from '../sim/index.js';
+import { checkBytes, checkInt, lockClass, PAGE_SIZE, type Gppn, type VmId } from '../sim/index.js';
 import { PageState, type MemoryManager } from '../memory/index.js';
 import { KERNEL_DOMAIN, type MmuContext, type ShadowMmu } from './mmu.js';
 import type { GuestMemory, PhysMemory } from './guest-interface.js';
@@ -125,3 +125,8 @@ export class PhysView implements PhysMemory {
     this.#afterWrite(g);
   }
 }
+
+// Every VM's kernel gets instances of these classes: their shared prototypes must not be writable by
+// one guest (a patched PhysView.prototype.read ran with another VM's facade as `this`).
+lockClass(KernelSpace);
+lockClass(PhysView);
