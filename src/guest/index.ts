@@ -9,3 +9,8 @@ export * as libc from './libc.js';
 export { BUILTIN_PROGRAMS, bootGuest, type BootGuestOptions, type BootedGuest } from './programs.js';
 export * from './introspect.js';
 export * from './balloon.js';
+import * as self from './index.js';
+import { lockExportedClasses } from '../sim/index.js';
+
+// Guests can import this module: its classes must not be patchable by one VM for the others.
+lockExportedClasses(self);

@@ -8,3 +8,8 @@ export * from './swap.js';
 export * from './balloon.js';
 export * from './allocation.js';
 export * from './esx.js';
+import * as self from './index.js';
+import { lockExportedClasses } from '../sim/index.js';
+
+// Guests can import this module: its classes (MemoryManager, MachineMemory, …) must not be patchable.
+lockExportedClasses(self);

@@ -185,6 +185,31 @@ export function hardenIntrinsics(): void {
  * module load for each such class, whether or not the realm is hardened.
  */
 export function lockClass(C: abstract new (...a: never[]) => unknown): void {
-  freeze(C.prototype as object);
+  const proto = C.prototype as object;
+  // Methods stay shadowable on an instance (`obj.method = wrapper` — code that holds the instance
+  // may wrap it, as experiments do), only the shared prototype is immutable: override taming.
+  for (const k of Reflect.ownKeys(proto)) {
+    if (k === 'constructor') continue;
+    const d = Object.getOwnPropertyDescriptor(proto, k);
+    if (d && 'value' in d && typeof d.value === 'function' && d.writable && d.configurable) tameKey(proto, k);
+  }
+  freeze(proto);
   freeze(C);
+}
+
+/**
+ * Locks every class among a module namespace's exports (see {@link lockClass}). Guest kernels and
+ * programs are modules of the same program and can import terracloak themselves: without this, a
+ * guest that wrote `MemoryManager.prototype.resolve = …` would run inside the TVMM with the memory
+ * manager as `this` (every VM's frames). Plain functions and data are left alone.
+ */
+export function lockExportedClasses(ns: Record<string, unknown>): void {
+  for (const v of Object.values(ns)) {
+    if (typeof v !== 'function') continue;
+    const proto = (v as { prototype?: unknown }).prototype;
+    if (typeof proto !== 'object' || proto === null) continue;
+    if (Object.getOwnPropertyDescriptor(proto, 'constructor')?.value !== v) continue;
+    if (!/^class[\s{]/.test(Function.prototype.toString.call(v))) continue;
+    lockClass(v as abstract new (...a: never[]) => unknown);
+  }
 }

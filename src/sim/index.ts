@@ -9,5 +9,5 @@ export * from './rng.js';
 export * from './costs.js';
 export * from './trace.js';
 export * from './context.js';
-export { hardenIntrinsics, intrinsicsHardened, lockClass } from './harden.js';
+export { hardenIntrinsics, intrinsicsHardened, lockClass, lockExportedClasses } from './harden.js';
 export { platformRandomBytes } from './entropy.js';

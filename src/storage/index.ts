@@ -61,3 +61,8 @@ export {
   type ControllerStats,
 } from './scsi.js';
 export { volumeDisk, volumeController, volumeSpace, VDISK_BLOCK, type VolumeDiskOptions, type VolumeBlockBackend, type InterruptTarget } from './vdisk-backend.js';
+import * as self from './index.js';
+import { lockExportedClasses } from '../sim/index.js';
+
+// Guests can import this module: its classes must not be patchable by one VM for the others.
+lockExportedClasses(self);

@@ -17,6 +17,8 @@ export class KernelSpace implements GuestMemory {
   readonly #ctx: () => MmuContext;
   constructor(ctx: () => MmuContext) {
     this.#ctx = ctx;
+    // The TVMM itself calls these facades' methods: no guest may shadow them on its instance.
+    Object.freeze(this);
   }
   load8(gva: number): number {
     return this.#ctx().load8(addr('gva', gva));
@@ -57,6 +59,7 @@ export class PhysView implements PhysMemory {
     this.#vm = vm;
     this.pages = mm.pmap(vm).pages;
     this.#halted = halted;
+    Object.freeze(this);
   }
   #page(gpa: number, len: number, write: boolean): { view: Uint8Array; off: number; g: Gppn } {
     if (this.#halted()) throw new RangeError('the VM is halted');

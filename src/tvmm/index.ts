@@ -11,3 +11,8 @@ export { Executor, ThreadKilled, type ExecHooks, type Caller, type UserChannel, 
 export { KernelSpace, PhysView } from './facades.js';
 export * from './disk.js';
 export { addressSpaceCap, AddressSpaceBudget, MIN_ADDRESS_SPACES, MAX_ADDRESS_SPACES, MAX_THREADS_PER_VM } from './spaces.js';
+import * as self from './index.js';
+import { lockExportedClasses } from '../sim/index.js';
+
+// Guests can import this module: its classes (Tvmm, ShadowMmu, Executor, …) must not be patchable.
+lockExportedClasses(self);
