@@ -63,3 +63,9 @@ export { PolicySchema, parsePolicy, type Policy } from './policy.js';
 export { Verifier, CHECKS, signVendorStatement, type CheckName, type CheckResult, type VerificationReport, type VerifierOptions, type VerifyOptions } from './verifier.js';
 export { x25519KeyPair, deriveSessionKey, keyConfirmation, checkKeyConfirmation, type X25519KeyPair } from './channel.js';
 export { createAttestedHost, policyFor, type AttestedHost, type AttestedHostOptions } from './host.js';
+
+import * as self from './index.js';
+import { lockExportedClasses } from '../sim/index.js';
+
+// Guests can import this module: its classes must not be patchable (test/redteam/FINDINGS.md).
+lockExportedClasses(self);

@@ -34,3 +34,9 @@ export function attachCloaking(tvmm: Tvmm, opts: CloakOptions = {}): CloakEngine
   attached.add(tvmm);
   return engine;
 }
+
+import * as self from './index.js';
+import { lockExportedClasses } from '../sim/index.js';
+
+// Guests can import this module: its classes must not be patchable (test/redteam/FINDINGS.md).
+lockExportedClasses(self);
