@@ -12,7 +12,7 @@
  * 4096 bytes (in place); the IV/nonce and tag live in TVMM memory only.
  */
 import type { CryptoProvider } from '../crypto/index.js';
-import { checkOneOf, InvariantError, PAGE_SIZE } from '../sim/index.js';
+import { checkOneOf, invariantError, PAGE_SIZE } from '../sim/index.js';
 
 /** Names of the cloaking cipher suites. */
 export type CloakSuiteName = 'overshadow-2008' | 'aes-256-gcm' | 'xchacha20-poly1305';
@@ -86,7 +86,7 @@ export class PageCipher {
       return;
     }
     const sealed = this.crypto.aeadSeal(g.name, key, nonce, frame, this.binding);
-    if (sealed.length !== PAGE_SIZE + 16) throw new InvariantError('AEAD output has the wrong length');
+    if (sealed.length !== PAGE_SIZE + 16) throw invariantError('AEAD output has the wrong length');
     frame.set(sealed.subarray(0, PAGE_SIZE));
     tags.set(sealed.subarray(PAGE_SIZE), tOff);
   }

@@ -5,7 +5,7 @@
  * owner); there is no object per page. A frame is zeroed when it is freed (scrubbing, threat
  * ISO-02), so a reused frame is always zero.
  */
-import { checkBool, checkInt, checkObject, InvariantError, PAGE_SHIFT, PAGE_SIZE, TerraError, type Mpn } from '../sim/index.js';
+import { checkBool, checkInt, checkObject, invariantError, PAGE_SHIFT, PAGE_SIZE, TerraError, type Mpn } from '../sim/index.js';
 import { createFrameKernel, type FrameKernel } from './hash.js';
 
 /** Frames per slab (16 MiB slabs). */
@@ -126,7 +126,7 @@ export class MachineMemory {
       this.slabs32[s] = new Uint32Array(buf, at, n * PAGE_SIZE / 4);
       this.slabsI32[s] = new Int32Array(buf, at, n * PAGE_SIZE / 4);
     }
-    if (this.flags[m] !== 0) throw new InvariantError(`frame ${m} on the free list is in use`);
+    if (this.flags[m] !== 0) throw invariantError(`frame ${m} on the free list is in use`);
     this.flags[m] = FrameFlag.USED;
     this.refcount[m] = 1;
     this.owner[m] = owner;
@@ -137,13 +137,13 @@ export class MachineMemory {
 
   /** Adds a reference to a used frame. */
   incRef(m: Mpn): void {
-    if (!(this.flags[m] & FrameFlag.USED)) throw new InvariantError(`incRef on free frame ${m}`);
+    if (!(this.flags[m] & FrameFlag.USED)) throw invariantError(`incRef on free frame ${m}`);
     this.refcount[m]++;
   }
 
   /** Drops a reference; frees (and zeroes) the frame at zero. Returns the new count. */
   decRef(m: Mpn): number {
-    if (!(this.flags[m] & FrameFlag.USED) || this.refcount[m] === 0) throw new InvariantError(`decRef on free frame ${m}`);
+    if (!(this.flags[m] & FrameFlag.USED) || this.refcount[m] === 0) throw invariantError(`decRef on free frame ${m}`);
     const r = --this.refcount[m];
     if (r === 0) this.#release(m);
     return r;
@@ -170,7 +170,7 @@ export class MachineMemory {
   /** A view of one frame's 4 KiB (allocates a small view object: not for the per-access hot path). */
   bytes(m: Mpn): Uint8Array {
     const s = this.slabs[m >>> SLAB_SHIFT];
-    if (s === undefined) throw new InvariantError(`frame ${m} has no slab`);
+    if (s === undefined) throw invariantError(`frame ${m} has no slab`);
     const o = (m & SLAB_MASK) << PAGE_SHIFT;
     return s.subarray(o, o + PAGE_SIZE);
   }

@@ -5,7 +5,7 @@
  * private copy), remapping with invalidation, and teardown. Reclamation mechanisms (sharing,
  * ballooning, host swap, share-based allocation) hook into the same state machine.
  */
-import { checkInt, InvariantError, NO_MPN, TerraError, type Gppn, type Mpn, type SimContext, type VmId } from '../sim/index.js';
+import { checkInt, invariantError, NO_MPN, TerraError, type Gppn, type Mpn, type SimContext, type VmId } from '../sim/index.js';
 import { FrameFlag, MachineMemory, OWNER_TVMM } from './machine.js';
 import { PageState, Pmap } from './pmap.js';
 
@@ -70,7 +70,7 @@ export class MemoryManager {
 
   /** Registers a VM with `pages` guest-physical pages. */
   addVm(vm: VmId, pages: number): Pmap {
-    if (this.#pmaps.has(vm)) throw new InvariantError(`vm ${vm} already registered`);
+    if (this.#pmaps.has(vm)) throw invariantError(`vm ${vm} already registered`);
     const p = new Pmap(vm, pages);
     this.#pmaps.set(vm, p);
     for (const l of this.#vmListeners) l(vm, 'add', pages);
@@ -118,10 +118,10 @@ export class MemoryManager {
     let st = p.state[gppn];
     if (!(st & PageState.PRESENT)) {
       if (st & PageState.SWAPPED) {
-        if (!this.hooks.swapIn) throw new InvariantError('swapped page without a swap hook');
+        if (!this.hooks.swapIn) throw invariantError('swapped page without a swap hook');
         this.hooks.swapIn(vm, gppn);
         st = p.state[gppn];
-        if (!(st & PageState.PRESENT)) throw new InvariantError('swap-in left the page absent');
+        if (!(st & PageState.PRESENT)) throw invariantError('swap-in left the page absent');
       } else {
         if (st & PageState.BALLOONED) {
           this.hooks.balloonPop?.(vm, gppn);

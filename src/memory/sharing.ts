@@ -28,7 +28,7 @@
  * `scanCpuNs`. Candidate selection depends only on the seeded rng and page counts, never on
  * contents, so ineligible pages cost the same as eligible ones.
  */
-import { InvariantError, NO_MPN, type Gppn, type Mpn, type SeededRng, type VmId } from '../sim/index.js';
+import { invariantError, NO_MPN, type Gppn, type Mpn, type SeededRng, type VmId } from '../sim/index.js';
 import { checkBool, checkInt, checkObject, checkString, checkFunction } from '../sim/index.js';
 import { FrameFlag, OWNER_NONE, SLAB_SHIFT, MachineMemory } from './machine.js';
 import type { MemoryManager } from './manager.js';
@@ -451,7 +451,7 @@ export class PageSharing {
         if (m.isZero(f as Mpn)) zero += m.refcount[f];
       } else if (this.#kind[f] === KIND_HINT && this.isIndexed(f as Mpn)) hints++;
     }
-    if (refs < shared) throw new InvariantError('shared frame with refcount 0');
+    if (refs < shared) throw invariantError('shared frame with refcount 0');
     return {
       pages_shared: shared,
       pages_sharing: refs - shared,

@@ -3,7 +3,7 @@
  * simulation reads wall-clock time.
  */
 import { checkInt } from './validate.js';
-import { InvariantError } from './errors.js';
+import { invariantError } from './errors.js';
 
 /** A monotonic virtual clock in integer nanoseconds. */
 export class VirtualClock {
@@ -19,7 +19,7 @@ export class VirtualClock {
   /** Moves the clock to `t`; throws if that would go backwards. */
   advanceTo(t: number): void {
     checkInt('t', t);
-    if (t < this.#now) throw new InvariantError(`virtual clock cannot go backwards (${t} < ${this.#now})`);
+    if (t < this.#now) throw invariantError(`virtual clock cannot go backwards (${t} < ${this.#now})`);
     this.#now = t;
   }
 }

@@ -56,9 +56,36 @@ export class ValidationRangeError extends RangeError {
   readonly code = 'VALIDATION' as const;
 }
 
-/** A broken internal invariant: a bug in terracloak, never the caller's fault. */
+/** InvariantErrors terracloak itself raised (through {@link invariantError}); see {@link isGenuineInvariant}. */
+const genuineInvariants = new WeakSet<object>();
+let minting = false;
+
+/**
+ * A broken internal invariant: a bug in terracloak, never the caller's fault. terracloak raises them
+ * through {@link invariantError}; an instance anyone else constructs (the class is public, and a guest
+ * program can throw one) is not genuine, so the executor treats it as the program's own fault.
+ */
 export class InvariantError extends Error {
   override readonly name = 'InvariantError';
+  constructor(message?: string) {
+    super(message);
+    if (minting) genuineInvariants.add(this);
+  }
+}
+
+/** A genuine InvariantError (terracloak's own; only code inside terracloak calls this). */
+export function invariantError(message: string): InvariantError {
+  minting = true;
+  try {
+    return new InvariantError(message);
+  } finally {
+    minting = false;
+  }
+}
+
+/** True when `e` is an InvariantError terracloak raised, not one a guest forged. */
+export function isGenuineInvariant(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && genuineInvariants.has(e);
 }
 
 /** Thrown by fault injection at a named crash point (threat model C1). */
@@ -74,7 +101,7 @@ for (const C of [TerraError, ValidationTypeError, ValidationRangeError, Invarian
 
 /** Throws an InvariantError when `cond` is false. */
 export function invariant(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new InvariantError(message);
+  if (!cond) throw invariantError(message);
 }
 
 /** True when `e` is a caller-misuse error raised by terracloak's validators. */

@@ -12,7 +12,7 @@
  * writable in the TLB), and the memory manager calls {@link ShadowMmu.invalidateGppn} on every
  * remap.
  */
-import { InvariantError, NO_MPN, PAGE_SHIFT, PAGE_SIZE, TerraError, type Gppn, type Mpn, type SimContext, type VmId } from '../sim/index.js';
+import { invariantError, NO_MPN, PAGE_SHIFT, PAGE_SIZE, TerraError, type Gppn, type Mpn, type SimContext, type VmId } from '../sim/index.js';
 import { MachineMemory, PageState, type MemoryManager } from '../memory/index.js';
 
 export const PTE_P = 1;
@@ -416,7 +416,7 @@ export class ShadowMmu {
     if (!write && !(c.perm[i] & PERM_W) && pte & PTE_W && st & PageState.SHARED) c.perm[i] = PERM_R;
     if (ro) c.perm[i] = PERM_R;
     e.cachedIn[g] |= c.slot === 31 ? 0x80000000 : 1 << c.slot;
-    if (m === NO_MPN) throw new InvariantError('resolve returned no frame');
+    if (m === NO_MPN) throw invariantError('resolve returned no frame');
     return m;
   }
 

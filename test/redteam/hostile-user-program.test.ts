@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { libc as c } from '../../src/guest/index.js';
-import { TerraError, type ProgramFn, type TrapRequest } from '../../src/index.js';
+import { InvariantError, TerraError, invariantError, isGenuineInvariant, type ProgramFn, type TrapRequest } from '../../src/index.js';
 import { runMain } from '../guest/helpers.js';
 
 /** Runs `evil` as a child of a parent that waits for it and then writes "survivor" on the console. */
@@ -189,5 +189,19 @@ describe('Proc never coerces its numeric arguments and validates stored values',
     });
     expect(results.slice(0, -1).every((r) => r.endsWith(': RangeError')), results.join('\n')).toBe(true);
     expect(results.at(-1)).toBe(`ok 255 ${0xffffffff}`);
+  });
+});
+
+describe('a program that throws a forged InvariantError dies alone (FINDINGS 1)', () => {
+  it('the VM and its other processes go on; only terracloak-raised invariants halt a VM', () => {
+    const { info, survived } = runAsChild(function* () {
+      throw new InvariantError('forged: the TVMM is broken');
+    });
+    expect(info.state, info.haltReason).not.toBe('halted');
+    expect(survived).toBe(true);
+    // terracloak's own are still genuine (they halt), and a forged one is not.
+    expect(isGenuineInvariant(invariantError('x'))).toBe(true);
+    expect(isGenuineInvariant(new InvariantError('x'))).toBe(false);
+    expect(isGenuineInvariant(Reflect.construct(InvariantError, ['x']))).toBe(false);
   });
 });
