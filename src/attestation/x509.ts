@@ -43,7 +43,7 @@ import {
   id_ce_keyUsage,
 } from '@peculiar/asn1-x509';
 import { TerraError, ValidationRangeError, checkBytes, checkInt, checkObject, checkOneOf, checkString } from '../sim/index.js';
-import { concatBytes, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
+import { concatBytes, fromBase64, toBase64, type CryptoProvider, type KeyPair, type SigAlg } from '../crypto/index.js';
 import { checkInput, sameBytes } from './util.js';
 
 /** OID of the terracloak measurement extension. */
@@ -571,9 +571,7 @@ export function certSignedBy(provider: CryptoProvider, child: ParsedCert, issuer
 export function toPem(ders: readonly Uint8Array[]): string {
   return ders
     .map((d) => {
-      let bin = '';
-      for (const x of d) bin += String.fromCharCode(x);
-      const b64 = btoa(bin);
+      const b64 = toBase64(d);
       return `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
     })
     .join('');
@@ -590,9 +588,9 @@ export function fromPem(pem: string): Uint8Array[] {
 }
 
 function base64ToBytes(s: string): Uint8Array {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new TerraError('MALFORMED', 'pem: bad base64', { what: 'pem' });
-  const bin = atob(s);
-  const r = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) r[i] = bin.charCodeAt(i);
-  return r;
+  try {
+    return fromBase64(s);
+  } catch {
+    throw new TerraError('MALFORMED', 'pem: bad base64', { what: 'pem' });
+  }
 }

@@ -1,7 +1,7 @@
 // Known-answer tests for both crypto providers: FIPS 180-4, RFC 4231, RFC 5869, RFC 8032,
 // McGrew–Viega GCM (NIST), draft-irtf-cfrg-xchacha-03 A.3.1 / §2.2.1.
 import { describe, expect, it } from 'vitest';
-import { nobleProvider, fromHex, toHex, utf8, type CryptoProvider } from '../../src/crypto/index.js';
+import { nobleProvider, fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8, type CryptoProvider } from '../../src/crypto/index.js';
 import { nodeProvider, hchacha20 } from '../../src/node.js';
 
 const providers: [string, CryptoProvider][] = [['noble', nobleProvider], ['node', nodeProvider]];
@@ -125,3 +125,22 @@ it('the core entry src/index.ts and src/crypto import no node: module', async ()
 function fromU(b: Uint8Array | null): string {
   return b === null ? '<null>' : new TextDecoder().decode(b);
 }
+
+describe('base64 (RFC 4648)', () => {
+  it('matches the RFC 4648 §10 vectors and round-trips every length, without atob/btoa', () => {
+    const vectors: [string, string][] = [['', ''], ['f', 'Zg=='], ['fo', 'Zm8='], ['foo', 'Zm9v'], ['foob', 'Zm9vYg=='], ['fooba', 'Zm9vYmE='], ['foobar', 'Zm9vYmFy']];
+    for (const [plain, b64] of vectors) {
+      expect(toBase64(utf8(plain))).toBe(b64);
+      expect(fromUtf8(fromBase64(b64))).toBe(plain);
+    }
+    for (let n = 0; n < 70; n++) {
+      const b = Uint8Array.from({ length: n }, (_, i) => (i * 37 + n) & 255);
+      expect(toBase64(b)).toBe(Buffer.from(b).toString('base64'));
+      expect(fromBase64(toBase64(b))).toEqual(b);
+    }
+  });
+  it('refuses unpadded, malformed or non-string input with RangeError/TypeError', () => {
+    for (const bad of ['Zg', 'Zg=', 'Z===', 'Zm9v!A==', 'Zm=v']) expect(() => fromBase64(bad)).toThrow(RangeError);
+    expect(() => fromBase64(42 as unknown as string)).toThrow(TypeError);
+  });
+});
