@@ -271,7 +271,6 @@ export class PageSharing {
       return 'ineligible';
     }
     const h = this.#hashFrame(mb, 0, salt, this.#h);
-    this.#s.scanCpuNs += this.#hashCost;
     const lo = h.lo >>> 0, hi = h.hi >>> 0;
     const key = keyOf(lo, hi);
     const e = this.#table.get(key);

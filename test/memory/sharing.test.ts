@@ -29,6 +29,18 @@ describe('content-based page sharing (ESX §4)', () => {
     expect(esx.sharing.verifySharedFrames()).toEqual([]);
   });
 
+  it('charges scanCpuNs once per page hashed and once per compare (E3 is computed from it)', () => {
+    const { mm, esx } = makeEsx(256, { sharingEnabled: false });
+    const cost = mm.ctx.costs.sharingHash;
+    esx.addVm(V1, 32);
+    writePage(mm, V1, 3, pageOf(7));
+    writePage(mm, V1, 9, pageOf(7));
+    expect(esx.sharing.tryShare(V1, g(3))).toBe('hint'); // one hash
+    expect(esx.sharing.stats().scanCpuNs).toBe(cost);
+    expect(esx.sharing.tryShare(V1, g(9))).toBe('merged'); // hash, rehash of the hint, compare
+    expect(esx.sharing.stats().scanCpuNs).toBe(4 * cost);
+  });
+
   it('does not share between VMs by default (salted), but does inside one configured domain', () => {
     const { mm, esx } = makeEsx(256, { sharingEnabled: false });
     esx.addVm(V1, 16);
