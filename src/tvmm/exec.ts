@@ -5,7 +5,7 @@
  * in user mode, only through the kernel view. Cloaking hooks in here (Overshadow's secure control
  * transfer: save the thread context, scrub what the kernel sees, restore on resume).
  */
-import { checkBytes, checkInt, describeThrown, InvariantError, isGenuineInvariant, isInstance, lockClass, TerraError, type SimContext, type VmId } from '../sim/index.js';
+import { checkBytes, checkInt, describeThrown, isGenuineInvariant, isInstance, lockClass, TerraError, type SimContext, type VmId } from '../sim/index.js';
 import { GuestFault, KERNEL_DOMAIN, type DomainId, type MmuContext, type ShadowMmu } from './mmu.js';
 import { NREGS, REG, REGISTERS, type RegisterName, type Vcpu } from './vcpu.js';
 import type { Proc, ProgramFn, ThreadId, TrapInfo, TrapRequest } from './guest-interface.js';
@@ -482,7 +482,7 @@ export class Executor {
         }
         // A broken invariant of terracloak's own halts the VM; an InvariantError the program forged
         // (the class is public) is just another exception out of program code.
-        if (isInstance(e, InvariantError) && isGenuineInvariant(e)) throw e;
+        if (isGenuineInvariant(e)) throw e;
         // Any other exception out of program code is the program's own fault (an "illegal
         // instruction"): the thread dies, the VM and the kernel go on.
         this.#kill(t);

@@ -7,7 +7,7 @@
  * TerraError('ISOLATION_VIOLATION') and an audit event.
  */
 import {
-  checkBool, checkBytes, checkFunction, checkInt, checkObject, checkOneOf, checkString, describeThrown, InvariantError, isInstance, NS_PER_MS, PAGE_SIZE, TerraError,
+  checkBool, checkBytes, checkFunction, checkInt, checkObject, checkOneOf, checkString, describeThrown, isGenuineInvariant, isInstance, NS_PER_MS, PAGE_SIZE, TerraError,
   type Gppn, type SimContext, type VmId,
 } from '../sim/index.js';
 import { PageState, type MachineMemory, type MemoryManager } from '../memory/index.js';
@@ -553,7 +553,7 @@ export class Tvmm {
             }
             return 0;
           } catch (e) {
-            if (isInstance(e, InvariantError)) throw e;
+            if (isGenuineInvariant(e)) throw e;
             // Whatever the backend threw (an integrity failure, a bug, a hostile value) is an IO error for the guest.
             sim.trace.security('disk.io-error', vm.id, { disk: name, code: isInstance(e, TerraError) ? e.code : 'BACKEND_FAULT' });
             return -5;
@@ -615,7 +615,7 @@ export class Tvmm {
         try {
           ring = ctl.c.poll();
         } catch (e) {
-          if (isInstance(e, InvariantError)) throw e;
+          if (isGenuineInvariant(e)) throw e;
           ring = undefined;
         }
         if (!Array.isArray(ring)) {
